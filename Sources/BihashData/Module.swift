@@ -1,0 +1,2 @@
+/// BihashData: readers for NPY, gzipped IDX, and named evaluation protocols such as `fashion-mnist`.
+enum BihashDataModule {}

@@ -1,0 +1,2 @@
+// System-library shim for zlib (gzip-compressed IDX files).
+#include <zlib.h>

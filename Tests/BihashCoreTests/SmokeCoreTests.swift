@@ -1,0 +1,4 @@
+import Testing
+@testable import BihashCore
+
+@Test func moduleCoreBuilds() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import BihashData
+
+@Test func moduleDataBuilds() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import BihashEval
+
+@Test func moduleEvalBuilds() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import BihashIndex
+
+@Test func moduleIndexBuilds() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import BihashMethods
+
+@Test func moduleMethodsBuilds() { #expect(Bool(true)) }

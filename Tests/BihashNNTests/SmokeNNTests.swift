@@ -1,0 +1,4 @@
+import Testing
+@testable import BihashNN
+
+@Test func moduleNNBuilds() { #expect(Bool(true)) }
