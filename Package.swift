@@ -50,6 +50,8 @@ let package = Package(
             ],
             swiftSettings: crossModule),
 
+        // MARK: - Benchmarks (tools/bench/; run by the scripts there, never by the tests)
+
         // MARK: - Tests
         .target(name: "_BihashTestSupport", dependencies: ["BihashCore"], path: "Tests/_BihashTestSupport"),
         .testTarget(name: "BihashCoreTests", dependencies: ["BihashCore", "_BihashTestSupport"]),
