@@ -33,13 +33,23 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // MARK: - C++ shims
+        // Debian's libonnx (1.12, `apt-get install libonnx-dev libprotobuf-dev`): builds, checks and serialises ONNX
+        // models behind a pure-C header; the defines are the ones libonnx was built with (ONNXTargets.cmake).
+        .target(
+            name: "COnnx",
+            cxxSettings: [.define("ONNX_ML", to: "1"), .define("ONNX_NAMESPACE", to: "onnx")],
+            linkerSettings: [.linkedLibrary("onnx"), .linkedLibrary("onnx_proto"), .linkedLibrary("protobuf")]),
+
         // MARK: - Library
         .target(name: "BihashCore", dependencies: ["CBLAS"], swiftSettings: crossModule),
         .target(name: "BihashNN", dependencies: ["BihashCore"], swiftSettings: crossModule),
         .target(name: "BihashMethods", dependencies: ["BihashCore", "BihashNN"], swiftSettings: crossModule),
         .target(name: "BihashData", dependencies: ["BihashCore", "CZlib"], swiftSettings: crossModule),
-        .target(name: "BihashIndex", dependencies: ["BihashCore"], swiftSettings: crossModule + popcount),
+        .target(name: "BihashIndex", dependencies: ["BihashCore"],
+                swiftSettings: crossModule + popcount + [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]),
         .target(name: "BihashEval", dependencies: ["BihashCore", "BihashIndex"], swiftSettings: crossModule + popcount),
+        .target(name: "BihashIO", dependencies: ["BihashCore", "BihashNN", "BihashMethods", "COnnx"], swiftSettings: crossModule),
 
         // MARK: - Tools
         .executableTarget(
@@ -51,6 +61,9 @@ let package = Package(
             swiftSettings: crossModule),
 
         // MARK: - Benchmarks (tools/bench/; run by the scripts there, never by the tests)
+        .executableTarget(
+            name: "bihash-bench-search", dependencies: ["BihashCore", "BihashIndex"],
+            path: "tools/bench/swift/search", swiftSettings: crossModule + popcount),
 
         // MARK: - Tests
         .target(name: "_BihashTestSupport", dependencies: ["BihashCore"], path: "Tests/_BihashTestSupport"),
@@ -60,6 +73,8 @@ let package = Package(
         .testTarget(name: "BihashDataTests", dependencies: ["BihashCore", "BihashData", "_BihashTestSupport"]),
         .testTarget(name: "BihashIndexTests", dependencies: ["BihashCore", "BihashIndex", "_BihashTestSupport"]),
         .testTarget(name: "BihashEvalTests", dependencies: ["BihashCore", "BihashIndex", "BihashEval", "_BihashTestSupport"]),
+        .testTarget(name: "BihashIOTests",
+                    dependencies: ["BihashCore", "BihashNN", "BihashMethods", "BihashData", "BihashIO", "_BihashTestSupport"]),
     ],
     // Swift 5 language mode: the numeric kernels share raw buffers across DispatchQueue.concurrentPerform
     // chunks that never overlap, which Swift 6's strict Sendable checking cannot express without copies.

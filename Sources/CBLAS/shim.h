@@ -10,6 +10,16 @@ void ssyev_(const char *jobz, const char *uplo, const int *n, float *a, const in
             float *w, float *work, const int *lwork, int *info);
 void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
             double *w, double *work, const int *lwork, int *info);
+// Symmetric eigen-decomposition by relatively robust representations (MRRR); range 'A' (all), 'V' (values in
+// (vl, vu]) or 'I' (the il-th through iu-th smallest, 1-based). Computes only the requested eigenpairs.
+void ssyevr_(const char *jobz, const char *range, const char *uplo, const int *n, float *a, const int *lda,
+             const float *vl, const float *vu, const int *il, const int *iu, const float *abstol, int *m,
+             float *w, float *z, const int *ldz, int *isuppz, float *work, const int *lwork, int *iwork,
+             const int *liwork, int *info);
+void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n, double *a, const int *lda,
+             const double *vl, const double *vu, const int *il, const int *iu, const double *abstol, int *m,
+             double *w, double *z, const int *ldz, int *isuppz, double *work, const int *lwork, int *iwork,
+             const int *liwork, int *info);
 // Singular value decomposition A = U diag(S) V^T.
 void sgesvd_(const char *jobu, const char *jobvt, const int *m, const int *n, float *a, const int *lda,
              float *s, float *u, const int *ldu, float *vt, const int *ldvt, float *work,

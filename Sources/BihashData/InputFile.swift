@@ -1,0 +1,97 @@
+import BihashCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A read-only file opened with POSIX `open`, for readers that must check sizes before they allocate.
+///
+/// Every failure becomes `BihashError.io` naming the path and the operating system's reason.
+final class InputFile {
+    let path: String
+    private let fd: Int32
+    /// Size of the file in bytes, from `fstat`.
+    let size: Int
+
+    init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        if fd < 0 {
+            throw BihashError.io("cannot open '\(path)': \(String(cString: strerror(errno)))")
+        }
+        var st = stat()
+        if fstat(fd, &st) != 0 {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw BihashError.io("cannot stat '\(path)': \(reason)")
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            close(fd)
+            throw BihashError.io("'\(path)' is a directory, expected a file")
+        }
+        self.fd = fd
+        self.size = Int(st.st_size)
+    }
+
+    deinit { close(fd) }
+
+    /// Reads exactly `count` bytes at `offset`; throws `invalidFormat` (truncated) if the file ends first.
+    func read(count: Int, at offset: Int, what: String) throws -> [UInt8] {
+        if count == 0 { return [] }
+        guard offset >= 0, count > 0, offset <= size, count <= size - offset else {
+            throw BihashError.invalidFormat(
+                "'\(path)' is truncated: \(what) needs bytes \(offset)..<\(offset + count) but the file has \(size) bytes")
+        }
+        var out = [UInt8](repeating: 0, count: count)
+        var done = 0
+        try out.withUnsafeMutableBytes { buf in
+            while done < count {
+                let n = pread(fd, buf.baseAddress! + done, count - done, off_t(offset + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw BihashError.io("cannot read '\(path)': \(String(cString: strerror(errno)))")
+                }
+                if n == 0 {
+                    throw BihashError.invalidFormat(
+                        "'\(path)' is truncated: \(what) ended after \(offset + done) of \(offset + count) bytes")
+                }
+                done += n
+            }
+        }
+        return out
+    }
+}
+
+/// Writes `bytes` to `path` atomically (a temporary file in the same directory, then `rename`).
+func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
+    let tmp = path + ".tmp-\(getpid())"
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    if fd < 0 {
+        throw BihashError.io("cannot create '\(tmp)' (to write '\(path)'): \(String(cString: strerror(errno)))")
+    }
+    var done = 0
+    var failure: String?
+    bytes.withUnsafeBytes { buf in
+        while done < buf.count {
+            let n = write(fd, buf.baseAddress! + done, buf.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = String(cString: strerror(errno))
+                return
+            }
+            done += n
+        }
+    }
+    if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+    if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
+    if let failure {
+        unlink(tmp)
+        throw BihashError.io("cannot write '\(path)': \(failure)")
+    }
+    if rename(tmp, path) != 0 {
+        let reason = String(cString: strerror(errno))
+        unlink(tmp)
+        throw BihashError.io("cannot rename '\(tmp)' to '\(path)': \(reason)")
+    }
+}

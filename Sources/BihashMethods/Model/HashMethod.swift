@@ -1,0 +1,34 @@
+import BihashCore
+
+/// The hashing methods bihash trains. Raw values are the names used by the CLI, the C ABI and model files.
+public enum HashMethod: String, CaseIterable, Sendable, Codable {
+    /// Bi-half layer (Li & van Gemert, AAAI 2021): every bit splits each batch half/half.
+    case bihalf
+    /// Sign with a straight-through estimator and the γ-pull of bi-half's backward (γ = 0.2).
+    case sign
+    /// Sign (γ = 0.2) plus the bit-balance regulariser (weight 1).
+    case signreg
+    /// GreedyHash: sign with a pure straight-through estimator and a cubic quantisation penalty.
+    case greedyhash
+    /// Locality-sensitive hashing: a random Gaussian projection of the centred features.
+    case lsh
+    /// Iterative quantisation: PCA to K dimensions and an orthogonal rotation (Gong & Lazebnik 2011).
+    case itq
+
+    /// Whether the method is trained by gradient descent (false: fitted in closed form).
+    public var isDeep: Bool {
+        switch self {
+        case .bihalf, .sign, .signreg, .greedyhash: return true
+        case .lsh, .itq: return false
+        }
+    }
+
+    /// Parses a method name, with a clear error listing the valid ones.
+    public init(name: String) throws {
+        guard let m = HashMethod(rawValue: name.lowercased()) else {
+            throw BihashError.invalidArgument(
+                "unknown method '\(name)'; expected one of: \(HashMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self = m
+    }
+}

@@ -1,0 +1,132 @@
+import BihashCore
+
+/// Everything that decides how a model is trained. Start from `TrainingConfiguration(method:bits:recipe:)`,
+/// which fills in the defaults of the method's reference code (ALGORITHMS.md §1.4), then override fields.
+public struct TrainingConfiguration: Sendable {
+    /// The network and loss around the binarizer.
+    public enum Recipe: String, Sendable, CaseIterable {
+        /// Spec §1.4a: 784-256-K encoder, K-256-784 sigmoid decoder, BCE reconstruction loss, binarised input.
+        case autoencoder
+        /// Spec §1.4b: Linear(D→K) head on a feature matrix, cosine-similarity preservation between batch halves.
+        case features
+    }
+
+    public enum OptimizerKind: String, Sendable, CaseIterable { case sgd, adam, rmsprop }
+
+    public var method: HashMethod
+    /// K, bits per code (1…4096).
+    public var bits: Int
+    public var recipe: Recipe
+    public var epochs: Int
+    public var batchSize: Int
+    public var optimizer: OptimizerKind
+    public var learningRate: Double
+    public var weightDecay: Double
+    /// SGD momentum (ignored by Adam and RMSprop).
+    public var momentum: Double
+    /// Epochs (0-based, counted from the start) at which the learning rate is multiplied by `learningRateDecay`.
+    public var learningRateMilestones: [Int]
+    public var learningRateDecay: Double
+    /// γ of the binarizer's backward pull γ(U − B)/(N·K); nil means the method's default for the recipe.
+    public var gamma: Double?
+    /// Weight of Sign+Reg's bit-balance regulariser (spec: α = 1).
+    public var regularizerWeight: Double
+    /// Weight of GreedyHash's cubic quantisation penalty (spec §2.5: 0.1).
+    public var quantizationWeight: Double
+    /// Hidden width of the autoencoder (spec: 256).
+    public var hiddenUnits: Int
+    /// Dropout probability on the input features of the `features` recipe (BH's fc7 dropout; 0 = off).
+    public var inputDropout: Double
+    /// ITQ rotation iterations.
+    public var itqIterations: Int
+    /// Seed of every random choice (initialisation, shuffling, dropout, projections).
+    public var seed: UInt64
+
+    public init(method: HashMethod, bits: Int, recipe: Recipe = .features) {
+        self.method = method
+        self.bits = bits
+        self.recipe = recipe
+        self.optimizer = .adam
+        self.momentum = 0.9
+        self.learningRateDecay = 0.1
+        self.gamma = nil
+        self.regularizerWeight = 1
+        self.quantizationWeight = 0.1
+        self.hiddenUnits = 256
+        self.inputDropout = 0
+        self.itqIterations = 50
+        self.seed = 0
+        switch recipe {
+        case .autoencoder:  // BH AutoEncoder/*.py: Adam 1e-3, wd 1e-5, batch 128, 100 epochs, ×0.1 at 60 and 80
+            epochs = 100; batchSize = 128; learningRate = 1e-3; weightDecay = 1e-5; learningRateMilestones = [60, 80]
+        case .features:     // TARGETS.md reference: Linear head, Adam 1e-3, batch 32, 20 epochs
+            epochs = 20; batchSize = 32; learningRate = 1e-3; weightDecay = 0; learningRateMilestones = []
+        }
+    }
+
+    /// γ actually used: the explicit value, or the reference code's default for this method and recipe.
+    public var effectiveGamma: Double {
+        if let gamma { return gamma }
+        switch method {
+        case .bihalf: return recipe == .autoencoder ? 1 : 6   // §1.2: γ = 1 for the AE, 6 for image features
+        case .sign, .signreg: return 0.2                      // §1.4a sign baseline
+        case .greedyhash, .lsh, .itq: return 0                // pure straight-through / not trained
+        }
+    }
+
+    /// Milestones scaled to a shorter or longer run: the reference's 60/80 of 100 epochs become 12/16 of 20.
+    public mutating func scaleMilestones(toEpochs newEpochs: Int) {
+        let old = max(1, epochs)
+        learningRateMilestones = learningRateMilestones.map { Int((Double($0) * Double(newEpochs) / Double(old)).rounded()) }
+        epochs = newEpochs
+    }
+
+    /// Checks every field, and the data shape the configuration will train on.
+    public func validate(sampleCount: Int, featureDimension: Int) throws {
+        try PackedCodes.validateBits(bits)
+        try require(sampleCount > 0, "the training set is empty")
+        try require(featureDimension > 0, "features have no columns")
+        try require(epochs >= 1 || !method.isDeep, "epochs must be ≥ 1, got \(epochs)")
+        try require(learningRate > 0 && learningRate.isFinite, "learning rate must be a positive number, got \(learningRate)")
+        try require(weightDecay >= 0 && weightDecay.isFinite, "weight decay must be ≥ 0, got \(weightDecay)")
+        try require(momentum >= 0 && momentum < 1, "momentum must be in [0, 1), got \(momentum)")
+        try require(learningRateDecay > 0 && learningRateDecay <= 1, "learning-rate decay must be in (0, 1], got \(learningRateDecay)")
+        try require(effectiveGamma >= 0 && effectiveGamma.isFinite, "γ must be ≥ 0, got \(effectiveGamma)")
+        try require(inputDropout >= 0 && inputDropout < 1, "dropout must be in [0, 1), got \(inputDropout)")
+        try require(hiddenUnits >= 1, "hidden units must be ≥ 1, got \(hiddenUnits)")
+        if method.isDeep {
+            try require(batchSize >= 2, "batch size must be ≥ 2 (\(method.rawValue) pairs or ranks samples within a batch), got \(batchSize)")
+            try require(sampleCount >= 2, "\(method.rawValue) needs at least 2 training samples, got \(sampleCount)")
+        }
+        if method == .itq {
+            try require(bits <= featureDimension, "ITQ projects onto K principal components, so K (\(bits)) must be ≤ the feature dimension (\(featureDimension))")
+            try require(itqIterations >= 0, "ITQ iterations must be ≥ 0, got \(itqIterations)")
+        }
+    }
+}
+
+/// What a training run reports after each epoch (to a progress callback) and keeps in its log.
+public struct EpochReport: Sendable {
+    public let epoch: Int
+    public let epochs: Int
+    /// Mean training loss over the epoch's batches.
+    public let loss: Double
+    public let learningRate: Double
+    public let seconds: Double
+    public var samplesPerSecond: Double { seconds > 0 ? Double(samples) / seconds : 0 }
+    public let samples: Int
+}
+
+/// Called after every epoch; return false to cancel training (it then throws `BihashError.cancelled`).
+public typealias TrainingProgress = (EpochReport) -> Bool
+
+/// A trained model and how training went.
+public struct TrainingResult {
+    public let model: HashModel
+    public let epochs: [EpochReport]
+    /// Median seconds per epoch (0 for closed-form methods).
+    public var medianEpochSeconds: Double {
+        let s = epochs.map(\.seconds).sorted()
+        return s.isEmpty ? 0 : s[s.count / 2]
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import BihashData
-
-@Test func moduleDataBuilds() { #expect(Bool(true)) }

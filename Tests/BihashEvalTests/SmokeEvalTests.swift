@@ -1,4 +1,0 @@
-import Testing
-@testable import BihashEval
-
-@Test func moduleEvalBuilds() { #expect(Bool(true)) }

@@ -1,4 +1,0 @@
-import Testing
-@testable import BihashIndex
-
-@Test func moduleIndexBuilds() { #expect(Bool(true)) }

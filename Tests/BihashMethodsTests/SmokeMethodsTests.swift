@@ -1,4 +1,0 @@
-import Testing
-@testable import BihashMethods
-
-@Test func moduleMethodsBuilds() { #expect(Bool(true)) }

@@ -1,4 +1,0 @@
-import Testing
-@testable import BihashNN
-
-@Test func moduleNNBuilds() { #expect(Bool(true)) }
