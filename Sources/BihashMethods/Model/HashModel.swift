@@ -15,6 +15,9 @@ public final class HashModel {
     public let preprocessing: InputPreprocessing
     /// Maps preprocessed inputs [N, D] to pre-sign values U: [N, K] (evaluated in eval mode).
     public let encoder: Sequential<Float>
+    /// Set when the model's input rows are images: decoded image files are converted to this shape, channel-last
+    /// (H·W·C values per row, e.g. 28×28×1 for Fashion-MNIST pixels) and scaled to [0, 1] (pixel / 255).
+    public var imageInput: ImageInput?
     /// Free-form facts about how the model was trained (recipe, γ, epochs, seed…), stored with the weights.
     public var metadata: [String: String]
 
@@ -54,6 +57,21 @@ public final class HashModel {
     public func encode(_ x: Tensor<Float>) throws -> PackedCodes {
         try PackedCodes(signsOf: project(x))
     }
+}
+
+/// How image files become an input row: resized to `width`×`height`, converted to `channels` (1 = luma,
+/// 3 = RGB), flattened row-major channel-last, and scaled to [0, 1].
+public struct ImageInput: Equatable, Sendable, Codable {
+    public var width: Int
+    public var height: Int
+    public var channels: Int
+    public init(width: Int, height: Int, channels: Int) throws {
+        try require(width >= 1 && height >= 1 && (channels == 1 || channels == 3),
+                    "image input must have width, height ≥ 1 and 1 or 3 channels, got \(width)×\(height)×\(channels)")
+        self.width = width; self.height = height; self.channels = channels
+    }
+    /// Values per row: width · height · channels.
+    public var dimension: Int { width * height * channels }
 }
 
 /// Throws `BihashError.numerical` naming the first non-finite element of a feature matrix.
