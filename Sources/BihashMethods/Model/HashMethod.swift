@@ -14,11 +14,14 @@ public enum HashMethod: String, CaseIterable, Sendable, Codable {
     case lsh
     /// Iterative quantisation: PCA to K dimensions and an orthogonal rotation (Gong & Lazebnik 2011).
     case itq
+    /// Similarity distribution calibration (Ng et al., BMVC 2023): an MLP head whose pair similarities are matched
+    /// to a Beta distribution's quantiles in feature-similarity order.
+    case sdc
 
     /// Whether the method is trained by gradient descent (false: fitted in closed form).
     public var isDeep: Bool {
         switch self {
-        case .bihalf, .sign, .signreg, .greedyhash: return true
+        case .bihalf, .sign, .signreg, .greedyhash, .sdc: return true
         case .lsh, .itq: return false
         }
     }

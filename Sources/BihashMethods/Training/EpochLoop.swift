@@ -8,10 +8,11 @@ enum EpochLoop {
     /// Runs `configuration.epochs` epochs over `sampleCount` samples. `step` gets the batch's sample indices,
     /// must leave the gradients of `parameters` filled (they are zeroed before each call) and returns the loss.
     static func run(sampleCount: Int, configuration c: TrainingConfiguration, parameters: [Parameter<Float>],
-                    progress: TrainingProgress?, step: ([Int]) throws -> Double) throws -> [EpochReport] {
+                    dropLast: Bool = false, progress: TrainingProgress?,
+                    step: ([Int]) throws -> Double) throws -> [EpochReport] {
         let optimizer = try makeOptimizer(c, parameters: parameters)
         let schedule = MultiStepLR(baseLearningRate: c.learningRate, milestones: c.learningRateMilestones, gamma: c.learningRateDecay)
-        var sampler = try BatchSampler(count: sampleCount, batchSize: min(c.batchSize, sampleCount), dropLast: false, seed: c.seed &+ 1)
+        var sampler = try BatchSampler(count: sampleCount, batchSize: min(c.batchSize, sampleCount), dropLast: dropLast && sampleCount >= c.batchSize, seed: c.seed &+ 1)
         var reports: [EpochReport] = []
         for epoch in 0..<c.epochs {
             let lr = schedule.learningRate(epoch: epoch)

@@ -24,6 +24,8 @@ public enum Trainer {
             let projection = try ITQ.fit(features: x, bits: c.bits, iterations: c.itqIterations, seed: c.seed)
             return TrainingResult(model: try HashModel(method: .itq, bits: c.bits, inputDimension: x.cols,
                                                        encoder: Sequential([projection]), metadata: trainingMetadata(c)), epochs: [])
+        case .sdc:
+            return try SDCRecipe.train(features: x, configuration: c, progress: progress)
         case .bihalf, .sign, .signreg, .greedyhash:
             switch c.recipe {
             case .autoencoder: return try AutoencoderRecipe.train(features: x, configuration: c, progress: progress)

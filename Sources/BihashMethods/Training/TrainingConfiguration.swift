@@ -39,6 +39,13 @@ public struct TrainingConfiguration: Sendable {
     public var inputDropout: Double
     /// ITQ rotation iterations.
     public var itqIterations: Int
+    /// SDC's Beta(α, β) calibration distribution (spec default α = β = 5).
+    public var betaA: Double
+    public var betaB: Double
+    /// Width of SDC's hidden layer; nil means D (the spec's Linear(D→D) → GELU → Linear(D→K) → BatchNorm1d).
+    public var sdcHidden: Int?
+    /// Weight of SDC's quantisation term 1 − cos(v, sign v) (spec: 1).
+    public var sdcQuantizationWeight: Double
     /// Seed of every random choice (initialisation, shuffling, dropout, projections).
     public var seed: UInt64
 
@@ -56,11 +63,18 @@ public struct TrainingConfiguration: Sendable {
         self.inputDropout = 0
         self.itqIterations = 50
         self.seed = 0
+        self.betaA = 5
+        self.betaB = 5
+        self.sdcHidden = nil
+        self.sdcQuantizationWeight = 1
         switch recipe {
         case .autoencoder:  // BH AutoEncoder/*.py: Adam 1e-3, wd 1e-5, batch 128, 100 epochs, ×0.1 at 60 and 80
             epochs = 100; batchSize = 128; learningRate = 1e-3; weightDecay = 1e-5; learningRateMilestones = [60, 80]
         case .features:     // TARGETS.md reference: Linear head, Adam 1e-3, batch 32, 20 epochs
             epochs = 20; batchSize = 32; learningRate = 1e-3; weightDecay = 0; learningRateMilestones = []
+        }
+        if method == .sdc {  // SDC configs: Adam 1e-4, wd 1e-5, batch 64, 100 epochs, StepLR ×0.1 at 80% (§2.3)
+            epochs = 100; batchSize = 64; learningRate = 1e-4; weightDecay = 1e-5; learningRateMilestones = [80]
         }
     }
 
@@ -70,7 +84,7 @@ public struct TrainingConfiguration: Sendable {
         switch method {
         case .bihalf: return recipe == .autoencoder ? 1 : 6   // §1.2: γ = 1 for the AE, 6 for image features
         case .sign, .signreg: return 0.2                      // §1.4a sign baseline
-        case .greedyhash, .lsh, .itq: return 0                // pure straight-through / not trained
+        case .greedyhash, .lsh, .itq, .sdc: return 0          // pure straight-through / not trained / no binarizer
         }
     }
 
@@ -97,6 +111,12 @@ public struct TrainingConfiguration: Sendable {
         if method.isDeep {
             try require(batchSize >= 2, "batch size must be ≥ 2 (\(method.rawValue) pairs or ranks samples within a batch), got \(batchSize)")
             try require(sampleCount >= 2, "\(method.rawValue) needs at least 2 training samples, got \(sampleCount)")
+        }
+        if method == .sdc {
+            try require(betaA > 0 && betaB > 0 && betaA.isFinite && betaB.isFinite, "SDC's Beta parameters must be > 0, got a = \(betaA), b = \(betaB)")
+            try require(sdcHidden.map { $0 >= 1 } ?? true, "SDC hidden width must be ≥ 1")
+            try require(sdcQuantizationWeight >= 0, "SDC quantisation weight must be ≥ 0")
+            try require(recipe == .features, "SDC trains a feature head; the autoencoder recipe does not apply")
         }
         if method == .itq {
             try require(bits <= featureDimension, "ITQ projects onto K principal components, so K (\(bits)) must be ≤ the feature dimension (\(featureDimension))")
