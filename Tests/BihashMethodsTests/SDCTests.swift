@@ -108,3 +108,63 @@ import _BihashTestSupport
         #expect(abs(value - (abs(s0 - c[0]) + abs(s1 - c[1])) / 2) < 1e-6)
     }
 }
+
+/// SDC's contrastive variant: NT-Xent against NumPy and finite differences, augmentations, a training run.
+@Suite struct SDCContrastiveTests {
+    @Test func ntXentMatchesNumPyAndFiniteDifferences() throws {
+        var rng = SeededGenerator(seed: 21)
+        let v1 = Tensor<Float>.normal([5, 4], using: &rng), v2 = Tensor<Float>.normal([5, 4], using: &rng)
+        let loss = try NTXentLoss(temperature: 0.3)
+        let value = try loss.forward(v1, v2)
+        let (g1, g2) = try loss.backward()
+        func nested(_ x: Tensor<Float>) -> [[Double]] { (0..<x.rows).map { x.row($0).map(Double.init) } }
+        let ref = try PythonReference.run("sdc_reference.py", input: ["op": "ntxent", "v1": nested(v1), "v2": nested(v2), "tau": 0.3])
+        #expect(abs(Double(value) - (ref["loss"] as! Double)) < 1e-5)
+        let refGrad = ((ref["grad"] as? [Any]) ?? []).flatMap { PythonReference.doubles($0) }
+        #expect(allClose((g1.scalars + g2.scalars).map(Double.init), refGrad, rtol: 1e-3, atol: 1e-5).ok)
+        let eps: Float = 1e-2
+        for i in 0..<v1.count {
+            var up = v1, dn = v1
+            up.scalars[i] += eps; dn.scalars[i] -= eps
+            let fd = (try loss.forward(up, v2) - (try loss.forward(dn, v2))) / (2 * eps)
+            #expect(abs(fd - g1.scalars[i]) <= 2e-3 + 2e-2 * abs(fd), "element \(i): fd \(fd) vs \(g1.scalars[i])")
+        }
+    }
+
+    @Test func augmentationIsSeededAndStaysInRange() throws {
+        var rng = SeededGenerator(seed: 2)
+        let x = Tensor<Float>.uniform([6, 8 * 8], low: 0, high: 1, using: &rng)
+        let aug = try ImageAugmentation(width: 8, height: 8, channels: 1)
+        var a = SeededGenerator(seed: 5), b = SeededGenerator(seed: 5)
+        let first = aug.apply(x, using: &a)
+        #expect(first == aug.apply(x, using: &b))
+        #expect(first.shape == x.shape)
+        #expect(first.scalars.allSatisfy { $0 >= 0 && $0 <= 1 })
+        #expect(first != x)
+        // A constant image stays constant under crops, flips and brightness/contrast about its mean.
+        let flat = Tensor<Float>(zeros: [1, 64], value: 0.5)
+        var c = SeededGenerator(seed: 9)
+        let out = aug.apply(flat, using: &c)
+        #expect(out.scalars.allSatisfy { abs($0 - out.scalars[0]) < 1e-6 })
+        #expect(throws: BihashError.self) { _ = try ImageAugmentation(width: 1, height: 8, channels: 1) }
+    }
+
+    @Test func contrastiveTrainingSeparatesClusters() throws {
+        let (x, labels) = TrainingTests.clustered(n: 128, d: 36, clusters: 4, noise: 0.2, seed: 12)
+        let images = x.map { 1 / (1 + Foundation.exp(-$0)) }  // squash into [0, 1] like pixels
+        var c = TrainingConfiguration(method: .sdc, bits: 16)
+        c.sdcContrastive = true
+        c.imageShape = try ImageInput(width: 6, height: 6, channels: 1)
+        c.epochs = 6
+        c.batchSize = 32
+        c.learningRate = 1e-3
+        let result = try Trainer.train(features: images, configuration: c)
+        #expect(result.model.imageInput == c.imageShape)
+        #expect(result.epochs.allSatisfy { $0.loss.isFinite })
+        let codes = try result.model.encode(images)
+        let s = TrainingTests.separation(codes, labels)
+        #expect(s.same < s.different, "same \(s.same) vs different \(s.different)")
+        c.imageShape = nil
+        #expect(throws: BihashError.self) { _ = try Trainer.train(features: images, configuration: c) }
+    }
+}

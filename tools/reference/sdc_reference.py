@@ -62,6 +62,27 @@ def main():
         c, dv, _ = cos_and_grads(v, b)
         out["loss"] = float(np.mean(1 - c))
         out["grad"] = (-dv / v.shape[0]).tolist()
+    elif op == "ntxent":
+        # SimCLR NT-Xent on [v1; v2], tau; cross-entropy summed over the 2N rows / 2N; gradient by hand.
+        v = np.concatenate([np.array(req["v1"]), np.array(req["v2"])]).astype(np.float64)
+        tau = req["tau"]
+        m = v.shape[0]
+        n = m // 2
+        norms = np.maximum(np.linalg.norm(v, axis=1), 1e-12)
+        z = v / norms[:, None]
+        s = z @ z.T / tau
+        np.fill_diagonal(s, -np.inf)
+        pos = (np.arange(m) + n) % m
+        mx = s.max(axis=1, keepdims=True)
+        soft = np.exp(s - mx)
+        soft /= soft.sum(axis=1, keepdims=True)
+        out["loss"] = float(np.mean(-np.log(soft[np.arange(m), pos])))
+        g = soft.copy()
+        g[np.arange(m), pos] -= 1
+        g /= m
+        dz = (g + g.T) @ z / tau
+        dv = (dz - z * np.sum(z * dz, axis=1, keepdims=True)) / norms[:, None]
+        out["grad"] = dv.tolist()
     else:
         raise SystemExit(f"unknown op {op}")
     json.dump(out, sys.stdout)

@@ -46,6 +46,11 @@ public struct TrainingConfiguration: Sendable {
     public var sdcHidden: Int?
     /// Weight of SDC's quantisation term 1 − cos(v, sign v) (spec: 1).
     public var sdcQuantizationWeight: Double
+    /// SDC's contrastive variant ("w/ L_cl"): two augmented views per image, NT-Xent (τ = 0.3) on the codes, and
+    /// the ortho constraint on the calibration targets. Needs `imageShape`.
+    public var sdcContrastive: Bool
+    /// The image layout of each input row (e.g. 28×28×1 for Fashion-MNIST pixels), for augmentations.
+    public var imageShape: ImageInput?
     /// Seed of every random choice (initialisation, shuffling, dropout, projections).
     public var seed: UInt64
 
@@ -67,6 +72,8 @@ public struct TrainingConfiguration: Sendable {
         self.betaB = 5
         self.sdcHidden = nil
         self.sdcQuantizationWeight = 1
+        self.sdcContrastive = false
+        self.imageShape = nil
         switch recipe {
         case .autoencoder:  // BH AutoEncoder/*.py: Adam 1e-3, wd 1e-5, batch 128, 100 epochs, ×0.1 at 60 and 80
             epochs = 100; batchSize = 128; learningRate = 1e-3; weightDecay = 1e-5; learningRateMilestones = [60, 80]
@@ -117,6 +124,13 @@ public struct TrainingConfiguration: Sendable {
             try require(sdcHidden.map { $0 >= 1 } ?? true, "SDC hidden width must be ≥ 1")
             try require(sdcQuantizationWeight >= 0, "SDC quantisation weight must be ≥ 0")
             try require(recipe == .features, "SDC trains a feature head; the autoencoder recipe does not apply")
+            if sdcContrastive {
+                guard let image = imageShape else {
+                    throw BihashError.invalidArgument("SDC's contrastive variant augments images: set the image shape (e.g. 28×28×1)")
+                }
+                try require(image.dimension == featureDimension, "image shape \(image.width)×\(image.height)×\(image.channels) does not match the feature dimension \(featureDimension)")
+                try require(batchSize >= 4, "SDC's contrastive variant pairs quarters of each batch: batch size must be ≥ 4, got \(batchSize)")
+            }
         }
         if method == .itq {
             try require(bits <= featureDimension, "ITQ projects onto K principal components, so K (\(bits)) must be ≤ the feature dimension (\(featureDimension))")
