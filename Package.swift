@@ -14,6 +14,9 @@ let crossModule: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], 
 // AVX-512). Passed through the Clang importer, whose target features Swift's code generation uses too;
 // `nonzeroBitCount` then compiles to AVX2 `vpshufb` popcounts instead of a scalar bit-twiddling loop.
 let popcount: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+// libbihash.so exports only `bihash_*` (DESIGN.md "C ABI rules"); the linker needs the script's absolute path.
+let packageDirectory = String(#filePath.dropLast("Package.swift".count))
+let versionScript = packageDirectory + "Sources/BihashC/bihash.map"
 
 let package = Package(
     name: "bihash",
@@ -25,7 +28,13 @@ let package = Package(
         .library(name: "BihashData", targets: ["BihashData"]),
         .library(name: "BihashIndex", targets: ["BihashIndex"]),
         .library(name: "BihashEval", targets: ["BihashEval"]),
+        // libbihash.so, the C ABI of include/bihash.h. Built self-contained by tools/install (`-Xswiftc -static-stdlib`).
+        .library(name: "bihash", type: .dynamic, targets: ["BihashC"]),
         .executable(name: "bihash-lab", targets: ["bihash-lab"]),
+        // The `bihash` CLI. Its product cannot be named "bihash": SwiftPM keys products by name and silently drops an
+        // executable that shares the name of the libbihash.so product, so the binary is `bihash-cli` (install it as bin/bihash).
+        .executable(name: "bihash-cli", targets: ["bihash"]),
+        .executable(name: "bihash-export", targets: ["bihash-export"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,6 +43,11 @@ let package = Package(
         // MARK: - System libraries
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // libpng's simplified png_image_* API and TurboJPEG 2.x's tj* API: image decoding without setjmp.
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        // include/bihash.h as a Clang module, so BihashC compiles against the header's own C types.
+        .systemLibrary(name: "CBihashABI", path: "include"),
 
         // MARK: - C++ shims
         // Debian's libonnx (1.12, `apt-get install libonnx-dev libprotobuf-dev`): builds, checks and serialises ONNX
@@ -47,11 +61,23 @@ let package = Package(
         .target(name: "BihashCore", dependencies: ["CBLAS"], swiftSettings: crossModule),
         .target(name: "BihashNN", dependencies: ["BihashCore"], swiftSettings: crossModule),
         .target(name: "BihashMethods", dependencies: ["BihashCore", "BihashNN"], swiftSettings: crossModule),
-        .target(name: "BihashData", dependencies: ["BihashCore", "CZlib"], swiftSettings: crossModule),
-        .target(name: "BihashIndex", dependencies: ["BihashCore"],
+        .target(name: "BihashData", dependencies: ["BihashCore", "CZlib", "CPNG", "CJPEG"], swiftSettings: crossModule),
+        // __builtin_prefetch for the multi-index hashing probes of BihashIndex (a header-only C shim).
+        .target(name: "CPrefetch"),
+        .target(name: "BihashIndex", dependencies: ["BihashCore", "CPrefetch"],
                 swiftSettings: crossModule + popcount),
         .target(name: "BihashEval", dependencies: ["BihashCore", "BihashIndex"], swiftSettings: crossModule + popcount),
         .target(name: "BihashIO", dependencies: ["BihashCore", "BihashNN", "BihashMethods", "COnnx"], swiftSettings: crossModule),
+
+        // MARK: - C ABI (product libbihash.so)
+        .target(
+            name: "BihashC",
+            dependencies: ["CBihashABI", "BihashCore", "BihashNN", "BihashMethods", "BihashData", "BihashIndex",
+                           "BihashEval", "BihashIO"],
+            exclude: ["bihash.map"],
+            swiftSettings: crossModule,
+            // lld drops the script's local symbols from .dynsym entirely (gold keeps 41 of them, bound LOCAL).
+            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "--version-script=\(versionScript)"])]),
 
         // MARK: - Tools
         .executableTarget(
@@ -61,6 +87,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: crossModule),
+        // The command-line tools: they call only the bihash_* functions of include/bihash.h (BihashC linked statically).
+        .executableTarget(
+            name: "bihash",
+            dependencies: ["CBihashABI", "BihashC", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "bihash-export",
+            dependencies: ["CBihashABI", "BihashC", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: - Benchmarks (tools/bench/; run by the scripts there, never by the tests)
         .executableTarget(
@@ -77,6 +110,10 @@ let package = Package(
         .testTarget(name: "BihashEvalTests", dependencies: ["BihashCore", "BihashIndex", "BihashEval", "_BihashTestSupport"]),
         .testTarget(name: "BihashIOTests",
                     dependencies: ["BihashCore", "BihashNN", "BihashMethods", "BihashData", "BihashIO", "_BihashTestSupport"]),
+        // Builds libbihash.so with tools/install, then compiles and runs C programs against it (examples/c, Tests/BihashCTests/C).
+        .testTarget(name: "BihashCTests", exclude: ["C"]),
+        // Runs the built `bihash` and `bihash-export` executables end to end (found beside the test bundle).
+        .testTarget(name: "BihashCLITests"),
     ],
     // Swift 5 language mode: the numeric kernels share raw buffers across DispatchQueue.concurrentPerform
     // chunks that never overlap, which Swift 6's strict Sendable checking cannot express without copies.

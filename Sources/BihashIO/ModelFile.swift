@@ -139,7 +139,7 @@ public enum ModelFile {
         guard order == bitOrder else {
             throw BihashError.invalidFormat("model file: \(Key.bitOrder) \"\(order)\" is not supported (bihash uses \"\(bitOrder)\")")
         }
-        let (dimension, preprocessing) = try parseInput(value(Key.input))
+        let (dimension, preprocessing, imageInput) = try parseInput(value(Key.input))
         let specs = try parseArch(value(Key.arch))
 
         // Widths chain D → … → K.
@@ -226,6 +226,7 @@ public enum ModelFile {
         for (k, v) in meta where k.hasPrefix(Key.trainPrefix) { training[String(k.dropFirst(Key.trainPrefix.count))] = v }
         let model = try HashModel(method: method, bits: bits, inputDimension: dimension, preprocessing: preprocessing,
                                   encoder: Sequential(layers), metadata: training)
+        model.imageInput = imageInput
         if let stored = meta[Key.fingerprint] {
             let computed = try fingerprintHex(model)
             guard stored == computed else {
@@ -278,19 +279,27 @@ public enum ModelFile {
 
     // MARK: Metadata JSON
 
-    /// The `bihash.input` value: `{"dim":D,"preprocess":"none"|"minmax-round"}`.
+    /// The `bihash.input` value: `{"dim":D,"preprocess":"none"|"minmax-round"}`, plus
+    /// `"image":{"width":W,"height":H,"channels":C}` when the model accepts image files (`HashModel.imageInput`).
+    /// Models without an image input keep the two-key form, so their fingerprints are unchanged.
     static func inputJSON(_ model: HashModel) -> String {
-        JSONWriter.serialize(.object([("dim", JSONWriter.number(model.inputDimension)),
-                                      ("preprocess", .string(model.preprocessing.rawValue))]))
+        var members: [(String, JSONValue)] = [("dim", JSONWriter.number(model.inputDimension)),
+                                              ("preprocess", .string(model.preprocessing.rawValue))]
+        if let image = model.imageInput {
+            members.append(("image", .object([("width", JSONWriter.number(image.width)),
+                                              ("height", JSONWriter.number(image.height)),
+                                              ("channels", JSONWriter.number(image.channels))])))
+        }
+        return JSONWriter.serialize(.object(members))
     }
 
-    static func parseInput(_ text: String) throws -> (Int, InputPreprocessing) {
+    static func parseInput(_ text: String) throws -> (Int, InputPreprocessing, ImageInput?) {
         let v = try JSONParser.parse(Array(text.utf8), what: "model file \(Key.input)")
         guard case .object(let members) = v else {
             throw BihashError.invalidFormat("model file: \(Key.input) must be a JSON object, found \(v.kindName)")
         }
-        for (k, _) in members where k != "dim" && k != "preprocess" {
-            throw BihashError.invalidFormat("model file: \(Key.input) has an unknown key \"\(k)\" (expected \"dim\", \"preprocess\")")
+        for (k, _) in members where k != "dim" && k != "preprocess" && k != "image" {
+            throw BihashError.invalidFormat("model file: \(Key.input) has an unknown key \"\(k)\" (expected \"dim\", \"preprocess\", \"image\")")
         }
         guard let dim = v["dim"]?.nonNegativeInt, dim >= 1 else {
             throw BihashError.invalidFormat("model file: \(Key.input) \"dim\" must be a positive integer")
@@ -298,7 +307,28 @@ public enum ModelFile {
         guard case .string(let name)? = v["preprocess"], let pre = InputPreprocessing(rawValue: name) else {
             throw BihashError.invalidFormat("model file: \(Key.input) \"preprocess\" must be \"none\" or \"minmax-round\"")
         }
-        return (dim, pre)
+        var image: ImageInput?
+        if let imageValue = v["image"] {
+            guard case .object(let imageMembers) = imageValue else {
+                throw BihashError.invalidFormat("model file: \(Key.input) \"image\" must be a JSON object, found \(imageValue.kindName)")
+            }
+            for (k, _) in imageMembers where k != "width" && k != "height" && k != "channels" {
+                throw BihashError.invalidFormat("model file: \(Key.input) \"image\" has an unknown key \"\(k)\" (expected \"width\", \"height\", \"channels\")")
+            }
+            guard let w = imageValue["width"]?.nonNegativeInt, let h = imageValue["height"]?.nonNegativeInt,
+                  let c = imageValue["channels"]?.nonNegativeInt else {
+                throw BihashError.invalidFormat("model file: \(Key.input) \"image\" needs integer \"width\", \"height\" and \"channels\"")
+            }
+            do {
+                image = try ImageInput(width: w, height: h, channels: c)
+            } catch let e as BihashError {
+                throw BihashError.invalidFormat("model file: \(Key.input) \"image\": \(e.message)")
+            }
+            guard let image, image.width <= 1 << 16, image.height <= 1 << 16, image.dimension == dim else {
+                throw BihashError.invalidFormat("model file: \(Key.input) \"image\" \(w)×\(h)×\(c) does not give \"dim\" \(dim) values (or a side exceeds 65536)")
+            }
+        }
+        return (dim, pre, image)
     }
 
     static func parseArch(_ text: String) throws -> [LayerSpec] {

@@ -38,7 +38,7 @@ enum FlatSearch {
         }
         let output = UnsafeMutableBufferPointer<[Neighbor]>.allocate(capacity: nq)
         output.initialize(repeating: [])
-        defer { output.deallocate() }
+        defer { _ = output.deinitialize(); output.deallocate() }  // release each query's result array, then the buffer
         rows.withRows { codes, ids, tombstones in
             words.withUnsafeBufferPointer { wb in
                 let context = Context(codes: codes, ids: ids, tombstones: tombstones, count: rows.count, stride: bpc,

@@ -3,6 +3,7 @@
 //   bihash-bench-search build  --db DB.npy --bits K --out INDEX.bhidx
 //   bihash-bench-search search --index INDEX.bhidx --queries Q.npy --k 100 --radius R --reps 5
 //                              [--distances OUT.i32] [--skip-mih]
+//   bihash-bench-search profile --index INDEX.bhidx --queries Q.npy --k 100 --radius R --reps 20 [--mode knn|radius|all]
 //
 // `build` turns a .npy uint8 array of packed codes into an index file (ids 0..<N). `search` opens the index
 // by mmap and times, over all queries at once: flat k-NN with 1 and 2 threads, multi-index hashing k-NN
@@ -121,6 +122,50 @@ do {
         out["peak_rss_kib"] = mem.peak
         let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
+
+    case "profile":
+        // Only multi-index hashing, 1 thread, `reps` times (for `perf record`): no flat scan in the profile.
+        // `--mode all` times flat and MIH k-NN and radius search by CPU time of the process (1 thread each), which
+        // a busy machine disturbs less than wall-clock time.
+        guard let path = argument("--index", args), let qpath = argument("--queries", args) else {
+            fail("profile needs --index and --queries")
+        }
+        let k = argument("--k", args).flatMap(Int.init) ?? 100
+        let radius = argument("--radius", args).flatMap(Int.init) ?? 8
+        let reps = argument("--reps", args).flatMap(Int.init) ?? 20
+        let mode = argument("--mode", args) ?? "knn"
+        let index = try FlatIndex.open(path)
+        let queries = try NPYCodes.read(qpath, bits: index.bits)
+        let mih = try MultiIndexHashing(index)
+        if mode == "all" {
+            func cpuTime() -> Double {
+                var t = timespec()
+                clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+                return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+            }
+            func cpuQPS(_ body: () throws -> [[Neighbor]]) rethrows -> (Double, [[Neighbor]]) {
+                var result = try body()
+                var rates: [Double] = []
+                for _ in 0..<reps {
+                    let t0 = cpuTime()
+                    result = try body()
+                    rates.append(Double(queries.count) / (cpuTime() - t0))
+                }
+                return (median(rates), result)
+            }
+            let (flat, exact) = try cpuQPS { try index.search(queries, k: k, threads: 1) }
+            let (knn, fromMIH) = try cpuQPS { try mih.search(queries, k: k, threads: 1) }
+            let (rflat, within) = try cpuQPS { try index.search(queries, radius: radius, threads: 1) }
+            let (rmih, withinMIH) = try cpuQPS { try mih.search(queries, radius: radius, threads: 1) }
+            print("flat \(Int(flat)) mih \(Int(knn)) (x\(String(format: "%.2f", knn / flat)), exact \(fromMIH == exact)) "
+                  + "radius flat \(Int(rflat)) mih \(Int(rmih)) (x\(String(format: "%.2f", rmih / rflat)), exact \(withinMIH == within)) "
+                  + "tables/codes \(String(format: "%.3f", Double(mih.tableBytes) / Double(index.count * index.bits / 8)))")
+            break
+        }
+        let (qps, _) = try timeIt(queries.count, reps: reps) { () -> [[Neighbor]] in
+            mode == "radius" ? try mih.search(queries, radius: radius, threads: 1) : try mih.search(queries, k: k, threads: 1)
+        }
+        print("{\"mode\": \"\(mode)\", \"mih_t1_qps\": \(qps)}")
 
     default:
         fail("usage: bihash-bench-search build|search … (see tools/bench/search)")

@@ -1,0 +1,232 @@
+// bihash_train_options and bihash_train.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CBihashABI
+import BihashCore
+import BihashMethods
+
+/// Training options: a `TrainingConfiguration`, the progress callback and the image shape to record on the model.
+final class TrainOptionsHandle: Handle {
+    override class var typeName: String { "bihash_train_options" }
+    var configuration = TrainingConfiguration(method: .bihalf, bits: 64, recipe: .features)
+    var callback: bihash_progress_fn?
+    var userData: UnsafeMutableRawPointer?
+    var imageInput: ImageInput?
+
+    /// Starts from the reference defaults of `method` and `recipe` (epochs, batch size, optimizer, learning rate,
+    /// weight decay, milestones), keeping what the caller chose that is not a hyper-parameter of the recipe.
+    func resetDefaults(method: HashMethod, recipe: TrainingConfiguration.Recipe) {
+        let old = configuration
+        var c = TrainingConfiguration(method: method, bits: old.bits, recipe: recipe)
+        c.seed = old.seed
+        c.gamma = old.gamma
+        c.betaA = old.betaA
+        c.betaB = old.betaB
+        c.sdcContrastive = old.sdcContrastive
+        configuration = c
+    }
+}
+
+/// The C entry point `bihash_train_options_new`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_new")
+public func bihashV1_train_options_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded("bihash_train_options_new") {
+        let out = try nonNull(out, "out")
+        out.pointee = retainedHandle(TrainOptionsHandle())
+    }
+}
+
+/// The C entry point `bihash_train_options_free`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_free")
+public func bihashV1_train_options_free(_ options: OpaquePointer?) {
+    releaseHandle(options)
+}
+
+/// Runs a setter on the options behind `options`.
+private func setOption(_ function: StaticString, _ options: OpaquePointer?, _ body: (TrainOptionsHandle) throws -> Void) -> Int32 {
+    guarded(function) { try body(try object(options, "options")) }
+}
+
+/// The C entry point `bihash_train_options_set_method`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_method")
+public func bihashV1_train_options_set_method(_ options: OpaquePointer?, _ method: UnsafePointer<CChar>?) -> Int32 {
+    setOption("bihash_train_options_set_method", options) { o in
+        o.resetDefaults(method: try HashMethod(name: try string(method, "method")), recipe: o.configuration.recipe)
+    }
+}
+
+/// The C entry point `bihash_train_options_set_beta`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_beta")
+public func bihashV1_train_options_set_beta(_ options: OpaquePointer?, _ a: Double, _ b: Double) -> Int32 {
+    setOption("bihash_train_options_set_beta", options) { o in
+        guard a > 0, b > 0, a.isFinite, b.isFinite else {
+            throw ABIError.invalidArgument("Beta parameters must be finite and > 0, got a = \(a), b = \(b)")
+        }
+        o.configuration.betaA = a
+        o.configuration.betaB = b
+    }
+}
+
+/// The C entry point `bihash_train_options_set_contrastive`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_contrastive")
+public func bihashV1_train_options_set_contrastive(_ options: OpaquePointer?, _ enabled: Int32) -> Int32 {
+    setOption("bihash_train_options_set_contrastive", options) { o in
+        guard enabled == 0 || enabled == 1 else {
+            throw ABIError.invalidArgument("contrastive must be 0 or 1, got \(enabled)")
+        }
+        o.configuration.sdcContrastive = enabled == 1
+    }
+}
+
+/// The C entry point `bihash_train_options_set_recipe`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_recipe")
+public func bihashV1_train_options_set_recipe(_ options: OpaquePointer?, _ recipe: UnsafePointer<CChar>?) -> Int32 {
+    setOption("bihash_train_options_set_recipe", options) { o in
+        let name = try string(recipe, "recipe")
+        guard let r = TrainingConfiguration.Recipe(rawValue: name) else {
+            throw ABIError.invalidArgument("unknown recipe '\(name)'; expected one of: \(TrainingConfiguration.Recipe.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        o.resetDefaults(method: o.configuration.method, recipe: r)
+    }
+}
+
+/// The C entry point `bihash_train_options_set_bits`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_bits")
+public func bihashV1_train_options_set_bits(_ options: OpaquePointer?, _ bits: Int32) -> Int32 {
+    setOption("bihash_train_options_set_bits", options) { o in o.configuration.bits = try validBits(bits) }
+}
+
+/// The C entry point `bihash_train_options_set_epochs`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_epochs")
+public func bihashV1_train_options_set_epochs(_ options: OpaquePointer?, _ epochs: Int32) -> Int32 {
+    setOption("bihash_train_options_set_epochs", options) { o in
+        guard epochs >= 1 else { throw ABIError.invalidArgument("epochs must be ≥ 1, got \(epochs)") }
+        o.configuration.scaleMilestones(toEpochs: Int(epochs))
+    }
+}
+
+/// The C entry point `bihash_train_options_set_batch_size`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_batch_size")
+public func bihashV1_train_options_set_batch_size(_ options: OpaquePointer?, _ batchSize: Int32) -> Int32 {
+    setOption("bihash_train_options_set_batch_size", options) { o in
+        guard batchSize >= 2 else { throw ABIError.invalidArgument("batch size must be ≥ 2, got \(batchSize)") }
+        o.configuration.batchSize = Int(batchSize)
+    }
+}
+
+/// The C entry point `bihash_train_options_set_optimizer`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_optimizer")
+public func bihashV1_train_options_set_optimizer(_ options: OpaquePointer?, _ optimizer: UnsafePointer<CChar>?) -> Int32 {
+    setOption("bihash_train_options_set_optimizer", options) { o in
+        let name = try string(optimizer, "optimizer")
+        guard let k = TrainingConfiguration.OptimizerKind(rawValue: name) else {
+            throw ABIError.invalidArgument("unknown optimizer '\(name)'; expected one of: adam, sgd, rmsprop")
+        }
+        o.configuration.optimizer = k
+    }
+}
+
+/// The C entry point `bihash_train_options_set_learning_rate`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_learning_rate")
+public func bihashV1_train_options_set_learning_rate(_ options: OpaquePointer?, _ learningRate: Double) -> Int32 {
+    setOption("bihash_train_options_set_learning_rate", options) { o in
+        guard learningRate > 0, learningRate.isFinite else {
+            throw ABIError.invalidArgument("learning rate must be a positive number, got \(learningRate)")
+        }
+        o.configuration.learningRate = learningRate
+    }
+}
+
+/// The C entry point `bihash_train_options_set_weight_decay`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_weight_decay")
+public func bihashV1_train_options_set_weight_decay(_ options: OpaquePointer?, _ weightDecay: Double) -> Int32 {
+    setOption("bihash_train_options_set_weight_decay", options) { o in
+        guard weightDecay >= 0, weightDecay.isFinite else {
+            throw ABIError.invalidArgument("weight decay must be ≥ 0, got \(weightDecay)")
+        }
+        o.configuration.weightDecay = weightDecay
+    }
+}
+
+/// The C entry point `bihash_train_options_set_seed`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_seed")
+public func bihashV1_train_options_set_seed(_ options: OpaquePointer?, _ seed: UInt64) -> Int32 {
+    setOption("bihash_train_options_set_seed", options) { o in o.configuration.seed = seed }
+}
+
+/// The C entry point `bihash_train_options_set_gamma`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_gamma")
+public func bihashV1_train_options_set_gamma(_ options: OpaquePointer?, _ gamma: Double) -> Int32 {
+    setOption("bihash_train_options_set_gamma", options) { o in
+        guard !gamma.isNaN, gamma.isFinite || gamma < 0 else {
+            throw ABIError.invalidArgument("γ must be a finite number ≥ 0 (or negative for the default), got \(gamma)")
+        }
+        o.configuration.gamma = gamma < 0 ? nil : gamma
+    }
+}
+
+/// The C entry point `bihash_train_options_set_progress`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_progress")
+public func bihashV1_train_options_set_progress(_ options: OpaquePointer?, _ callback: bihash_progress_fn?,
+                                                _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    setOption("bihash_train_options_set_progress", options) { o in
+        o.callback = callback
+        o.userData = userData
+    }
+}
+
+/// The C entry point `bihash_train_options_set_image_input`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_image_input")
+public func bihashV1_train_options_set_image_input(_ options: OpaquePointer?, _ width: Int32, _ height: Int32,
+                                                   _ channels: Int32) -> Int32 {
+    setOption("bihash_train_options_set_image_input", options) { o in
+        if width == 0 && height == 0 && channels == 0 { o.imageInput = nil; return }
+        guard width >= 1, height >= 1, width <= 65536, height <= 65536 else {
+            throw ABIError.invalidArgument("image width and height must be in 1...65536, got \(width)×\(height)")
+        }
+        o.imageInput = try ImageInput(width: Int(width), height: Int(height), channels: Int(channels))
+    }
+}
+
+/// The C entry point `bihash_train`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train")
+public func bihashV1_train(_ options: OpaquePointer?, _ features: UnsafePointer<Float>?, _ n: Int, _ dim: Int,
+                           _ labels: UnsafePointer<Int32>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded("bihash_train") {
+        let o: TrainOptionsHandle = try object(options, "options")
+        let out = try nonNull(out, "out")
+        guard n >= 1 else { throw ABIError.invalidArgument("n must be ≥ 1 (the training set is empty)") }
+        guard dim >= 1 else { throw ABIError.invalidArgument("dim must be ≥ 1") }
+        let count = try product(n, dim, "n × dim")
+        _ = try product(count, MemoryLayout<Float>.size, "features bytes")
+        let x = Tensor(uncheckedShape: [n, dim], scalars: Array(UnsafeBufferPointer(start: try nonNull(features, "features"), count: count)))
+        if let labels {
+            // No method trains on labels yet (all are unsupervised); they are checked and otherwise ignored.
+            for i in 0..<n where labels[i] < 0 {
+                throw ABIError.invalidArgument("labels[\(i)] is \(labels[i]); labels must be ≥ 0")
+            }
+        }
+        if let image = o.imageInput, image.dimension != dim {
+            throw ABIError.invalidArgument("the image input \(image.width)×\(image.height)×\(image.channels) has \(image.dimension) values per row but dim is \(dim)")
+        }
+        let callback = o.callback, userData = o.userData
+        let progress: TrainingProgress? = callback.map { fn in
+            { report in
+                var p = bihash_progress(struct_size: MemoryLayout<bihash_progress>.size, epoch: Int32(report.epoch),
+                                        epochs: Int32(report.epochs), loss: report.loss,
+                                        learning_rate: report.learningRate, seconds: report.seconds,
+                                        samples_per_second: report.samplesPerSecond)
+                return fn(&p, userData) == 0
+            }
+        }
+        var configuration = o.configuration
+        configuration.imageShape = o.imageInput  // for the augmentations of SDC's contrastive variant
+        let result = try Trainer.train(features: x, configuration: configuration, progress: progress)
+        result.model.imageInput = o.imageInput
+        out.pointee = retainedHandle(try ModelHandle(result.model))
+    }
+}
