@@ -134,7 +134,7 @@ final class LibraryTests: XCTestCase {
     func testEveryEntryPointFromCUnderAddressSanitizer() throws { try runABITest(sanitize: true) }
 
     /// Builds and runs examples/c through its Makefile (copied to a temporary directory).
-    func runExample(target: String) throws -> String {
+    func runExample(target: String, saveDirectory: String? = nil) throws -> String {
         try requireInstalled()
         guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
                 || ProcessInfo.processInfo.environment["BIHASH_FASHION_MNIST_DIR"] != nil else {
@@ -144,7 +144,7 @@ final class LibraryTests: XCTestCase {
         for f in ["Makefile", "example.c", "lsan.supp"] {
             try FileManager.default.copyItem(atPath: "\(Self.root)/examples/c/\(f)", toPath: "\(dir)/\(f)")
         }
-        let r = Self.run(["make", "-s", "PREFIX=\(Self.prefix)", target, "ARGS=2000 500 2"], in: dir)
+        let r = Self.run(["make", "-s", "PREFIX=\(Self.prefix)", target, "ARGS=2000 500 2 \(saveDirectory ?? "")"], in: dir)
         XCTAssertEqual(r.status, 0, r.output)
         return r.output
     }
@@ -169,5 +169,37 @@ final class LibraryTests: XCTestCase {
 
     func testCExampleUnderAddressSanitizer() throws {
         checkExampleOutput(try runExample(target: "asan"))
+    }
+
+    /// The C example and the installed CLI agree on the same data: the neighbours the example prints for queries
+    /// 0–2 are exactly what `bihash search` finds in the index and query codes the example saved.
+    func testCExampleMatchesTheCLI() throws {
+        let saved = try temporaryDirectory("example-files")
+        let out = try runExample(target: "run", saveDirectory: saved)
+        let cli = "\(Self.prefix)/bin/bihash"
+        guard FileManager.default.isExecutableFile(atPath: cli) else { throw XCTSkip("the bihash CLI was not installed") }
+        let search = Self.run([cli, "search", "--index", "\(saved)/index.bhi", "--queries", "\(saved)/queries.bin", "-k", "10"])
+        XCTAssertEqual(search.status, 0, search.output)
+        // CLI lines: query_name \t rank \t item_name \t distance (names are row numbers and ids here).
+        var fromCLI: [String: [String]] = [:]
+        for line in search.output.split(separator: "\n") {
+            let f = line.split(separator: "\t").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard f.count == 4 else { continue }
+            fromCLI[f[0], default: []].append("\(f[2])@\(f[3])")
+        }
+        // Example lines: "query 0 (label 9): id:label@distance ...".
+        let lines = out.split(separator: "\n").filter { $0.hasPrefix("query ") }
+        XCTAssertEqual(lines.count, 3, out)
+        for line in lines {
+            let q = String(line.split(separator: " ")[1])
+            let neighbours = line.split(separator: ":", maxSplits: 1)[1].split(separator: " ").map { item -> String in
+                let parts = item.split(separator: "@")
+                return "\(parts[0].split(separator: ":")[0])@\(parts[1])"
+            }
+            XCTAssertEqual(fromCLI[q], neighbours, "query \(q): example \(neighbours), CLI \(fromCLI[q] ?? [])")
+        }
+        let info = Self.run([cli, "info", "\(saved)/model.safetensors"])
+        XCTAssertEqual(info.status, 0, info.output)
+        XCTAssertTrue(info.output.contains("bihalf"), info.output)
     }
 }

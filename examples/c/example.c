@@ -44,11 +44,13 @@ static size_t arg(int argc, char **argv, int i, size_t fallback) {
 int main(int argc, char **argv) {
     size_t train_rows = arg(argc, argv, 1, 5000), query_rows = arg(argc, argv, 2, 1000);
     int epochs = (int)arg(argc, argv, 3, 3);
+    const char *save_dir = argc > 4 ? argv[4] : NULL; /* optional: save the model, query codes and index there */
     int exit_code = 1;
     bihash_data *train = NULL, *query = NULL;
     bihash_train_options *options = NULL;
     bihash_model *model = NULL;
     bihash_index *index = NULL;
+    bihash_codes *saved_queries = NULL;
     uint8_t *db_codes = NULL, *q_codes = NULL;
     uint64_t *ids = NULL;
     uint32_t *distances = NULL;
@@ -103,6 +105,22 @@ int main(int argc, char **argv) {
         printf("\n");
     }
 
+    if (save_dir) {
+        /* The same files the CLI reads: `bihash search --index DIR/index.bhi --queries DIR/queries.bin -k 10`
+         * prints the neighbours above, and `bihash info DIR/model.safetensors` describes the model. */
+        char path[4096];
+        uint8_t fingerprint[BIHASH_FINGERPRINT_BYTES];
+        CHECK(bihash_model_fingerprint(model, fingerprint));
+        snprintf(path, sizeof path, "%s/model.safetensors", save_dir);
+        CHECK(bihash_model_save(model, path));
+        snprintf(path, sizeof path, "%s/index.bhi", save_dir);
+        CHECK(bihash_index_save(index, path));
+        CHECK(bihash_codes_new(BITS, q_codes, query_rows, fingerprint, NULL, &saved_queries));
+        snprintf(path, sizeof path, "%s/queries.bin", save_dir);
+        CHECK(bihash_codes_save(saved_queries, path));
+        printf("saved model.safetensors, index.bhi and queries.bin in %s\n", save_dir);
+    }
+
     bihash_metrics metrics;
     memset(&metrics, 0, sizeof metrics);
     metrics.struct_size = sizeof metrics;
@@ -112,6 +130,7 @@ int main(int argc, char **argv) {
     exit_code = 0;
 
 done:
+    bihash_codes_free(saved_queries);
     free(distances);
     free(ids);
     free(q_codes);
