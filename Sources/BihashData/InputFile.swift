@@ -62,36 +62,3 @@ final class InputFile {
         return out
     }
 }
-
-/// Writes `bytes` to `path` atomically (a temporary file in the same directory, then `rename`).
-func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
-    let tmp = path + ".tmp-\(getpid())"
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    if fd < 0 {
-        throw BihashError.io("cannot create '\(tmp)' (to write '\(path)'): \(String(cString: strerror(errno)))")
-    }
-    var done = 0
-    var failure: String?
-    bytes.withUnsafeBytes { buf in
-        while done < buf.count {
-            let n = write(fd, buf.baseAddress! + done, buf.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = String(cString: strerror(errno))
-                return
-            }
-            done += n
-        }
-    }
-    if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-    if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
-    if let failure {
-        unlink(tmp)
-        throw BihashError.io("cannot write '\(path)': \(failure)")
-    }
-    if rename(tmp, path) != 0 {
-        let reason = String(cString: strerror(errno))
-        unlink(tmp)
-        throw BihashError.io("cannot rename '\(tmp)' to '\(path)': \(reason)")
-    }
-}

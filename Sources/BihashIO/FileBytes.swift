@@ -44,48 +44,10 @@ enum FileBytes {
         return bytes
     }
 
-    /// Writes `bytes` to `path` atomically: a temporary file in the same directory is written, flushed to
-    /// disk (`fsync`) and renamed over `path`, then the directory is synced. Readers see the old file or the
-    /// new one, never a partial write; on failure the temporary file is removed and `path` is untouched.
+    /// Writes `bytes` to `path` atomically (BihashCore's `AtomicFileWriter`: temporary file, fsync, rename,
+    /// directory fsync); readers see the old file or the new one, never a partial write.
     static func writeAtomically(_ bytes: [UInt8], to path: String, what: String) throws {
         try require(!path.isEmpty, "\(what): the path is empty")
-        try require(!path.hasSuffix("/"), "\(what): \(path) names a directory, not a file")
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        var fd: Int32 = -1
-        var temp = ""
-        for attempt in 0..<16 {
-            let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-            temp = "\(directory)/.\(base).\(getpid()).\(attempt).\(suffix).tmp"
-            fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if fd >= 0 || errno != EEXIST { break }
-        }
-        guard fd >= 0 else { throw BihashError.io("cannot create a temporary file in \(directory) for \(what) \(path): \(reason())") }
-        var committed = false
-        defer {
-            if fd >= 0 { close(fd) }
-            if !committed { unlink(temp) }
-        }
-        var done = 0
-        try bytes.withUnsafeBytes { buf in
-            while done < buf.count {
-                let n = write(fd, buf.baseAddress! + done, buf.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw BihashError.io("cannot write \(what) \(path): \(reason())")
-                }
-                done += n
-            }
-        }
-        guard fsync(fd) == 0 else { throw BihashError.io("cannot flush \(what) \(path) to disk: \(reason())") }
-        let closed = close(fd)
-        fd = -1
-        guard closed == 0 else { throw BihashError.io("cannot close \(what) \(path): \(reason())") }
-        guard rename(temp, path) == 0 else { throw BihashError.io("cannot move \(what) into place at \(path): \(reason())") }
-        committed = true
-        // Persist the rename itself; failure here does not undo the write, so it is not reported.
-        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirfd >= 0 { _ = fsync(dirfd); close(dirfd) }
+        try writeFileAtomically(bytes, to: path)
     }
 }
