@@ -120,7 +120,7 @@ public func bihashV1_codes_save_npy(_ codes: OpaquePointer?, _ path: UnsafePoint
             if let bad = names.firstIndex(where: { $0.contains("\n") }) {
                 throw ABIError.invalidArgument("name \(bad) contains a newline; the .names sidecar holds one name per line")
             }
-            try writeAtomically(Array(names.map { $0 + "\n" }.joined().utf8), to: p + ".names", what: "names sidecar")
+            try writeFileAtomically(Array(names.map { $0 + "\n" }.joined().utf8), to: p + ".names")
         }
     }
 }

@@ -29,7 +29,7 @@ final class ModelHandle: Handle {
         inputJSON = file.metadata[ModelFile.Key.input] ?? "{}"
         archJSON = file.metadata[ModelFile.Key.arch] ?? "[]"
         metadataJSON = "{" + model.metadata.sorted { $0.key < $1.key }
-            .map { jsonQuoted($0.key) + ":" + jsonQuoted($0.value) }.joined(separator: ",") + "}"
+            .map { JSONWriter.quote($0.key) + ":" + JSONWriter.quote($0.value) }.joined(separator: ",") + "}"
     }
 
     /// Packed codes of `x` (serialised with other encodes of this model).

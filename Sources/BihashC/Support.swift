@@ -198,57 +198,6 @@ func copyString(_ text: String, to buffer: UnsafeMutablePointer<CChar>?, size: I
     }
 }
 
-/// A JSON string literal for `s` (quotes, backslashes and control characters escaped).
-func jsonQuoted(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, `fsync`, then `rename`.
-func writeAtomically(_ bytes: [UInt8], to path: String, what: String) throws {
-    let temporary = path + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-    guard fd >= 0 else {
-        throw BihashError.io("cannot create \(what) '\(path)': \(String(cString: strerror(errno)))")
-    }
-    var ok = true
-    var reason = ""
-    bytes.withUnsafeBytes { raw in
-        var offset = 0
-        while offset < raw.count, let base = raw.baseAddress {
-            let n = write(fd, base + offset, raw.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                ok = false; reason = String(cString: strerror(errno)); return
-            }
-            offset += n
-        }
-    }
-    if ok && fsync(fd) != 0 { ok = false; reason = String(cString: strerror(errno)) }
-    close(fd)
-    if ok && rename(temporary, path) != 0 { ok = false; reason = String(cString: strerror(errno)) }
-    if !ok {
-        unlink(temporary)
-        throw BihashError.io("cannot write \(what) '\(path)': \(reason)")
-    }
-}
-
 /// A simple mutex around a heap-allocated `pthread_mutex_t` (its address must not move).
 final class Mutex {
     private let m: UnsafeMutablePointer<pthread_mutex_t>

@@ -272,9 +272,9 @@ struct JSONParser {
 /// JSON text output matching serde_json's compact format (the writer of the reference safetensors
 /// implementation): no whitespace, `"` `\` and control characters escaped (`\n`-style where one exists,
 /// else `\u00xx`), everything else — including non-ASCII — written as UTF-8.
-enum JSONWriter {
-    /// `s` as a quoted JSON string.
-    static func quote(_ s: String) -> String {
+public enum JSONWriter {
+    /// `s` as a quoted JSON string (quotes, backslashes and control characters escaped).
+    public static func quote(_ s: String) -> String {
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
         for scalar in s.unicodeScalars {
