@@ -204,11 +204,10 @@ public func bihashV1_train(_ options: OpaquePointer?, _ features: UnsafePointer<
         let count = try product(n, dim, "n × dim")
         _ = try product(count, MemoryLayout<Float>.size, "features bytes")
         let x = Tensor(uncheckedShape: [n, dim], scalars: Array(UnsafeBufferPointer(start: try nonNull(features, "features"), count: count)))
-        if let labels {
-            // No method trains on labels yet (all are unsupervised); they are checked and otherwise ignored.
-            for i in 0..<n where labels[i] < 0 {
-                throw ABIError.invalidArgument("labels[\(i)] is \(labels[i]); labels must be ≥ 0")
-            }
+        // Supervised methods (SHC) train on the labels; unsupervised ones only check them (count n, each ≥ 0).
+        let labelArray: [Int]? = labels.map { p in (0..<n).map { Int(p[$0]) } }
+        if let labelArray, let i = labelArray.firstIndex(where: { $0 < 0 }) {
+            throw ABIError.invalidArgument("labels[\(i)] is \(labelArray[i]); labels must be ≥ 0")
         }
         if let image = o.imageInput, image.dimension != dim {
             throw ABIError.invalidArgument("the image input \(image.width)×\(image.height)×\(image.channels) has \(image.dimension) values per row but dim is \(dim)")
@@ -225,7 +224,7 @@ public func bihashV1_train(_ options: OpaquePointer?, _ features: UnsafePointer<
         }
         var configuration = o.configuration
         configuration.imageShape = o.imageInput  // for the augmentations of SDC's contrastive variant
-        let result = try Trainer.train(features: x, configuration: configuration, progress: progress)
+        let result = try Trainer.train(features: x, labels: labelArray, configuration: configuration, progress: progress)
         result.model.imageInput = o.imageInput
         out.pointee = retainedHandle(try ModelHandle(result.model))
     }

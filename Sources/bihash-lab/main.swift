@@ -26,7 +26,7 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the autoencoder recipe on Fashion-MNIST and print mAP@All (10k queries vs 60k database).")
 
-    @Option(help: "Comma-separated methods (bihalf, sign, signreg, greedyhash, lsh, itq).")
+    @Option(help: "Comma-separated methods (bihalf, sign, signreg, greedyhash, lsh, itq, sdc, shc).")
     var methods = "bihalf,sign,signreg"
     @Option(help: "Comma-separated code widths.")
     var bits = "16,32"
@@ -57,7 +57,8 @@ struct Demo: ParsableCommand {
                 c.scaleMilestones(toEpochs: epochs)
                 c.seed = seed
                 let showProgress = !quiet && stderrIsTTY
-                let result = try Trainer.train(features: data.trainFeatures, configuration: c) { r in
+                let result = try Trainer.train(features: data.trainFeatures, labels: method.isSupervised ? data.trainLabels : nil,
+                                               configuration: c) { r in
                     if showProgress {
                         note(String(format: "  %@ K=%d epoch %d/%d loss %.5f lr %.1e %.1fs (%.0f samples/s)",
                                     method.rawValue, k, r.epoch, r.epochs, r.loss, r.learningRate, r.seconds, r.samplesPerSecond))

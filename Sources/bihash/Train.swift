@@ -7,7 +7,7 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a hashing model and write it as a weights file (safetensors).")
 
-    @Option(help: "bihalf, sign, signreg, greedyhash, lsh, itq or sdc.")
+    @Option(help: "bihalf, sign, signreg, greedyhash, lsh, itq, sdc or shc (supervised: needs labels).")
     var method: String
 
     @Option(help: "Bits per code, K (1...4096).")
@@ -16,7 +16,7 @@ struct Train: ParsableCommand {
     @Option(help: "Training data: a .npy matrix, an IDX file, or a protocol name such as fashion-mnist (its train part; name:part for another).")
     var input: String
 
-    @Option(help: "Class labels (.npy or IDX) for the input rows.")
+    @Option(help: "Class labels (.npy or IDX) for the input rows; required by shc unless the input is a protocol, whose labels are used.")
     var labels: String?
 
     @Option(help: "Epochs (ignored by lsh and itq).")

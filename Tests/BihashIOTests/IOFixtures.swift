@@ -60,7 +60,12 @@ enum IOFixtures {
             c.seed = 5
             c.itqIterations = 10
             if recipe == .autoencoder { c.hiddenUnits = 64 }
-            return try Trainer.train(features: d.train, configuration: c).model
+            // Supervised methods (SHC) need labels; the fixture data has none (synthetic fallback), so use the
+            // deterministic classes row % 10 and a 1-epoch stage-1 classifier: the export tests check the
+            // inference graph, not retrieval quality.
+            c.shcClassifierEpochs = 1
+            let labels: [Int]? = method.isSupervised ? (0..<d.train.rows).map { $0 % 10 } : nil
+            return try Trainer.train(features: d.train, labels: labels, configuration: c).model
         }
         for method in HashMethod.allCases {
             for bits in [16, 64] { cases.append(Case(label: "\(method.rawValue) K=\(bits)", model: try train(method, bits))) }

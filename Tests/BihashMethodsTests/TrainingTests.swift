@@ -36,7 +36,7 @@ import Testing
         c.epochs = 15
         c.batchSize = 32
         c.seed = 3
-        let result = try Trainer.train(features: x, configuration: c)
+        let result = try Trainer.train(features: x, labels: method.isSupervised ? labels : nil, configuration: c)
         let codes = try result.model.encode(x)
         #expect(codes.count == 200 && codes.bits == 16)
         let s = Self.separation(codes, labels)

@@ -17,14 +17,21 @@ public enum HashMethod: String, CaseIterable, Sendable, Codable {
     /// Similarity distribution calibration (Ng et al., BMVC 2023): an MLP head whose pair similarities are matched
     /// to a Beta distribution's quantiles in feature-similarity order.
     case sdc
+    /// Semantic hash centres (Chen et al., ACM MM 2024), the only supervised method: a classifier's confusions give
+    /// a class-similarity matrix, hash centres ≥ d bits apart are arranged to match it, and a Linear head is trained
+    /// toward each sample's class centre. Needs class labels.
+    case shc
 
     /// Whether the method is trained by gradient descent (false: fitted in closed form).
     public var isDeep: Bool {
         switch self {
-        case .bihalf, .sign, .signreg, .greedyhash, .sdc: return true
+        case .bihalf, .sign, .signreg, .greedyhash, .sdc, .shc: return true
         case .lsh, .itq: return false
         }
     }
+
+    /// Whether the method trains on class labels (which are then required).
+    public var isSupervised: Bool { self == .shc }
 
     /// Parses a method name, with a clear error listing the valid ones.
     public init(name: String) throws {

@@ -2,7 +2,7 @@ import BihashCore
 import BihashNN
 import Foundation
 
-/// The mini-batch loop shared by every gradient-trained recipe: per-epoch learning-rate schedule,
+/// The mini-batch loop shared by every gradient-trained recipe: per-epoch learning-rate schedule (multi-step or cosine),
 /// a fresh seeded shuffle each epoch, one optimizer step per batch, timing and progress.
 enum EpochLoop {
     /// Runs `configuration.epochs` epochs over `sampleCount` samples. `step` gets the batch's sample indices,
@@ -11,7 +11,13 @@ enum EpochLoop {
                     dropLast: Bool = false, progress: TrainingProgress?,
                     step: ([Int]) throws -> Double) throws -> [EpochReport] {
         let optimizer = try makeOptimizer(c, parameters: parameters)
-        let schedule = MultiStepLR(baseLearningRate: c.learningRate, milestones: c.learningRateMilestones, gamma: c.learningRateDecay)
+        let schedule: any LearningRateSchedule
+        switch c.learningRateSchedule {
+        case .multiStep:
+            schedule = MultiStepLR(baseLearningRate: c.learningRate, milestones: c.learningRateMilestones, gamma: c.learningRateDecay)
+        case .cosine(let etaMin):  // CosineAnnealingLR(T_max = epochs), stepped per epoch
+            schedule = try CosineAnnealingLR(baseLearningRate: c.learningRate, tMax: max(1, c.epochs), etaMin: etaMin)
+        }
         var sampler = try BatchSampler(count: sampleCount, batchSize: min(c.batchSize, sampleCount), dropLast: dropLast && sampleCount >= c.batchSize, seed: c.seed &+ 1)
         var reports: [EpochReport] = []
         for epoch in 0..<c.epochs {

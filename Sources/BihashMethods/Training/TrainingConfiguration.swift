@@ -13,6 +13,14 @@ public struct TrainingConfiguration: Sendable {
 
     public enum OptimizerKind: String, Sendable, CaseIterable { case sgd, adam, rmsprop }
 
+    /// How the learning rate changes per epoch (stepped once per epoch, ALGORITHMS.md §4 item 12).
+    public enum LearningRateScheduleKind: Sendable, Equatable {
+        /// PyTorch `MultiStepLR`: ×`learningRateDecay` at each of `learningRateMilestones`.
+        case multiStep
+        /// PyTorch `CosineAnnealingLR(T_max = epochs, eta_min = etaMin)` (SHC, §3.4).
+        case cosine(etaMin: Double)
+    }
+
     public var method: HashMethod
     /// K, bits per code (1…4096).
     public var bits: Int
@@ -27,6 +35,8 @@ public struct TrainingConfiguration: Sendable {
     /// Epochs (0-based, counted from the start) at which the learning rate is multiplied by `learningRateDecay`.
     public var learningRateMilestones: [Int]
     public var learningRateDecay: Double
+    /// The per-epoch learning-rate schedule (`multiStep` by default; SHC uses `cosine(etaMin: 1e-7)`).
+    public var learningRateSchedule: LearningRateScheduleKind
     /// γ of the binarizer's backward pull γ(U − B)/(N·K); nil means the method's default for the recipe.
     public var gamma: Double?
     /// Weight of Sign+Reg's bit-balance regulariser (spec: α = 1).
@@ -49,6 +59,14 @@ public struct TrainingConfiguration: Sendable {
     /// SDC's contrastive variant ("w/ L_cl"): two augmented views per image, NT-Xent (τ = 0.3) on the codes, and
     /// the ortho constraint on the calibration targets. Needs `imageShape`.
     public var sdcContrastive: Bool
+    /// SHC stage 1: epochs of the class-similarity classifier (spec `classify_epoch` = 100).
+    public var shcClassifierEpochs: Int
+    /// SHC stage 1: RMSprop learning rate of the classifier (spec `--lr` = 1e-4, shared with stage 3). With the
+    /// default 100 classifier epochs the spec's value converges on raw features (Fashion-MNIST pixels, K = 16:
+    /// 1e-4 gave mAP@All 0.7056, 1e-3 gave 0.7022); raise it when training the classifier for only a few epochs.
+    public var shcClassifierLearningRate: Double
+    /// SHC stage 3: weight λ of the quantisation term mean((|tanh u| − 1)²) (spec `--lambd` = 1e-4).
+    public var shcQuantizationWeight: Double
     /// The image layout of each input row (e.g. 28×28×1 for Fashion-MNIST pixels), for augmentations.
     public var imageShape: ImageInput?
     /// Seed of every random choice (initialisation, shuffling, dropout, projections).
@@ -74,6 +92,10 @@ public struct TrainingConfiguration: Sendable {
         self.sdcQuantizationWeight = 1
         self.sdcContrastive = false
         self.imageShape = nil
+        self.learningRateSchedule = .multiStep
+        self.shcClassifierEpochs = 100
+        self.shcClassifierLearningRate = 1e-4
+        self.shcQuantizationWeight = 1e-4
         switch recipe {
         case .autoencoder:  // BH AutoEncoder/*.py: Adam 1e-3, wd 1e-5, batch 128, 100 epochs, ×0.1 at 60 and 80
             epochs = 100; batchSize = 128; learningRate = 1e-3; weightDecay = 1e-5; learningRateMilestones = [60, 80]
@@ -83,6 +105,10 @@ public struct TrainingConfiguration: Sendable {
         if method == .sdc {  // SDC configs: Adam 1e-4, wd 1e-5, batch 64, 100 epochs, StepLR ×0.1 at 80% (§2.3)
             epochs = 100; batchSize = 64; learningRate = 1e-4; weightDecay = 1e-5; learningRateMilestones = [80]
         }
+        if method == .shc {  // SHC run.py/train.py (§3.0, §3.4): RMSprop 1e-4, wd 1e-5, cosine to 1e-7, batch 64, 100 epochs
+            epochs = 100; batchSize = 64; optimizer = .rmsprop; learningRate = 1e-4; weightDecay = 1e-5
+            learningRateMilestones = []; learningRateSchedule = .cosine(etaMin: 1e-7)
+        }
     }
 
     /// γ actually used: the explicit value, or the reference code's default for this method and recipe.
@@ -91,7 +117,7 @@ public struct TrainingConfiguration: Sendable {
         switch method {
         case .bihalf: return recipe == .autoencoder ? 1 : 6   // §1.2: γ = 1 for the AE, 6 for image features
         case .sign, .signreg: return 0.2                      // §1.4a sign baseline
-        case .greedyhash, .lsh, .itq, .sdc: return 0          // pure straight-through / not trained / no binarizer
+        case .greedyhash, .lsh, .itq, .sdc, .shc: return 0          // pure straight-through / not trained / no binarizer
         }
     }
 
@@ -131,6 +157,17 @@ public struct TrainingConfiguration: Sendable {
                 try require(image.dimension == featureDimension, "image shape \(image.width)×\(image.height)×\(image.channels) does not match the feature dimension \(featureDimension)")
                 try require(batchSize >= 4, "SDC's contrastive variant pairs quarters of each batch: batch size must be ≥ 4, got \(batchSize)")
             }
+        }
+        if case .cosine(let etaMin) = learningRateSchedule {
+            try require(etaMin >= 0 && etaMin.isFinite, "cosine schedule η_min must be ≥ 0, got \(etaMin)")
+        }
+        if method == .shc {
+            try require(recipe == .features, "SHC trains a hash head on features; the autoencoder recipe does not apply")
+            try require(shcClassifierEpochs >= 1, "SHC classifier epochs must be ≥ 1, got \(shcClassifierEpochs)")
+            try require(shcClassifierLearningRate > 0 && shcClassifierLearningRate.isFinite,
+                        "SHC classifier learning rate must be a positive number, got \(shcClassifierLearningRate)")
+            try require(shcQuantizationWeight >= 0 && shcQuantizationWeight.isFinite,
+                        "SHC quantisation weight λ must be ≥ 0, got \(shcQuantizationWeight)")
         }
         if method == .itq {
             try require(bits <= featureDimension, "ITQ projects onto K principal components, so K (\(bits)) must be ≤ the feature dimension (\(featureDimension))")
