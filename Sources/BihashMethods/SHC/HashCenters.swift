@@ -28,8 +28,8 @@ public struct HashCenterSet: Sendable {
 ///    α stays 0 in exact arithmetic, so this does not change results; it makes the augmented Lagrangian correct.)
 /// 3. β: the released α/β arguments of the loss (the per-pair β = 1e-6 of the slack term) are the only β here; the
 ///    CLI `--beta` of the released `run.py` is never read by stage 2 (nor, per §4 item 11, by stage 3), so there is
-///    no β parameter in this API. The local constants λ₀ = 0.1, ρ = 0.2, μ = 0.625, η = 0.5, β = 1e-6 and the
-///    1e-4 weight of the repulsion term are used as in the released code.
+///    no β parameter in this API. The local constants λ₀ = 0.1, ρ = 0.2, μ = 0.625, β = 1e-6 and the 1e-4 weight
+///    of the repulsion term are used as in the released code (η = 0.5: see deviation 10).
 /// 4. `CSQ_init`: the released acceptance test of the random balanced rows includes the pairs (i, i) (distance 0),
 ///    so `min > K/4` never holds and all 5 retries always run. Here only pairs i < j are scored.
 /// 5. `np.sign`/`torch.sign` map 0 to 0, which would put a 0 entry into a ±1 centre; here sign(0) = +1 in the ADMM
@@ -45,14 +45,17 @@ public struct HashCenterSet: Sendable {
 /// 8. Randomness comes from `SeededGenerator(seed:)` instead of `random.seed(40)` / `np.random.seed(40)`.
 /// 9. `requiredDistance` is computed with exact multi-precision integers instead of SciPy's floating `comb`
 ///    (identical on the spec table; exact at ties and for any K ≤ 4096).
+/// 10. Semantic stage, H-step: the released step h_i ← sign(h_i − der_i/η) uses a fixed η = 0.5 (its comment: the
+///    value matters a lot per dataset). It changes an entry only where h_ia·der_ia > η, and |der| shrinks like 1/K,
+///    so from a Hadamard start at (K, C) = (64, 10) no step is ever taken and S does not change the centres; at
+///    (32, 10) only a strongly clustered S moves them (the released script run on such starts behaves the same).
+///    Here η is chosen per centre by an exact line search over all η > 0 on the semantic objective, and the step
+///    is taken only if it lowers that objective while every pair stays ≥ d (`SemanticRefinement`). The objective
+///    therefore never increases (the released fixed step can raise it, e.g. at K = 16).
 ///
 /// Caps (runtime): ADMM ≤ 50 sweeps; per centre ≤ 1000 outer × 10 inner iterations and ≤ 100 iterations at the
 /// ρ cap of 1e7 (all as released). In practice a centre stops once it is ≥ d from the others. The semantic stage
 /// runs the released 30 epochs × 3 inner passes (each epoch is O(C²K + K³), a few ms for C = 100, K = 128).
-///
-/// Known behaviour (as the released step size η = 0.5): from an exact Hadamard start with K ≥ 64 the sign step
-/// flips so many bits at once that every candidate breaks the distance constraint, so no flip is accepted and the
-/// initial centres are returned (`selectedIndex == 0`); the objective is then never worse than at the start.
 public enum HashCenters {
     /// Largest supported code length.
     public static let maximumBits = 4096
