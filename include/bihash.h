@@ -156,7 +156,8 @@ typedef struct bihash_data bihash_data;
  * @param source  a `.npy` file (float32, float64 or uint8; C order), an IDX file (optionally gzipped; values as
  *                stored), or a protocol name such as "fashion-mnist" (pixels scaled to [0, 1], with labels and
  *                the image shape 28 x 28 x 1, see bihash_data_image_shape; "train" and "database" are the
- *                60,000 training images, "query" the 10,000 test images).
+ *                60,000 training images, "query" the 10,000 test images) or "fashion-mnist-20k" (1,000 test
+ *                queries, 100 per class; train = database = 20,000 training images, 2,000 per class, shuffled).
  * @param part    for a protocol: "train", "query" or "database"; must be NULL or "" for a file.
  * @param out     receives the new object; free it with bihash_data_free.
  * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT (NULL, unknown protocol or part), BIHASH_ERR_IO,
@@ -164,6 +165,21 @@ typedef struct bihash_data bihash_data;
  * Thread safety: any thread.
  */
 BIHASH_API int bihash_data_load(const char *source, const char *part, bihash_data **out);
+
+/**
+ * Loads a directory of PNG/JPEG images as image rows of `width` x `height` x `channels` (1 = luma, 3 = RGB): each
+ * file is decoded, alpha composited on white, converted to the channels, area-resized (aspect not kept) and
+ * scaled to [0, 1], row-major channel-last (the conversion bihash_model_encode_images applies). Layouts: image
+ * files directly in `directory` (unlabelled, name order), or class subdirectories of images
+ * (`photos/cat/a.jpg`, `photos/dog/b.png`): subdirectories in name order are labels 0, 1, ... Decodes on all cores.
+ * The data's image shape (bihash_data_image_shape) is set to width, height, channels.
+ * @param out  receives the new object; free it with bihash_data_free.
+ * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT (NULL, sizes outside 1...16384, channels not 1 or 3, no images,
+ *         both files and class subdirectories), BIHASH_ERR_IO, BIHASH_ERR_INVALID_FORMAT (a file that is not a
+ *         valid PNG/JPEG, named in the message), BIHASH_ERR_LIMIT (an image above the decoder's limits).
+ * Thread safety: any thread.
+ */
+BIHASH_API int bihash_data_load_images(const char *directory, int width, int height, int channels, bihash_data **out);
 
 /**
  * Wraps a copy of caller memory as a data object (features [rows, cols], labels optional, may be NULL).

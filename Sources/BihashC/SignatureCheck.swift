@@ -26,6 +26,7 @@ func headerSignatureCheck() -> Int {
     do { var f = CBihashABI.bihash_data_image_shape; f = bihashV1_data_image_shape; withExtendedLifetime(f) { checked += 1 } }
     do { var f = CBihashABI.bihash_data_labels; f = bihashV1_data_labels; withExtendedLifetime(f) { checked += 1 } }
     do { var f = CBihashABI.bihash_data_load; f = bihashV1_data_load; withExtendedLifetime(f) { checked += 1 } }
+    do { var f = CBihashABI.bihash_data_load_images; f = bihashV1_data_load_images; withExtendedLifetime(f) { checked += 1 } }
     do { var f = CBihashABI.bihash_data_load_labels; f = bihashV1_data_load_labels; withExtendedLifetime(f) { checked += 1 } }
     do { var f = CBihashABI.bihash_data_new; f = bihashV1_data_new; withExtendedLifetime(f) { checked += 1 } }
     do { var f = CBihashABI.bihash_data_rows; f = bihashV1_data_rows; withExtendedLifetime(f) { checked += 1 } }

@@ -65,9 +65,22 @@ struct DataSource {
 
     var isProtocol: Bool { part != nil }
 
-    /// Loads the data through `bihash_data_load`; the caller frees it with `bihash_data_free`.
-    func load() throws -> OpaquePointer {
+    /// True when the argument names an existing directory (of images).
+    var isDirectory: Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: argument, isDirectory: &isDir) && isDir.boolValue
+    }
+
+    /// Loads the data through `bihash_data_load`, or `bihash_data_load_images` (as `imageSize`² × `channels` rows)
+    /// for a directory; the caller frees it with `bihash_data_free`.
+    func load(imageSize: Int = 28, channels: Int = 1) throws -> OpaquePointer {
         var data: OpaquePointer?
+        if isDirectory {
+            let side = Int32(clamping: imageSize)
+            try check(bihash_data_load_images(argument, side, side, Int32(clamping: channels), &data), argument)
+            guard let data else { throw Failure("\(argument): bihash_data_load_images returned no data") }
+            return data
+        }
         let status = bihash_data_load(source, part, &data)
         if status != 0 && isProtocol && !argument.contains(":") {
             // A bare word that is neither a file nor a protocol: say both.

@@ -13,8 +13,14 @@ struct Train: ParsableCommand {
     @Option(help: "Bits per code, K (1...4096).")
     var bits: Int
 
-    @Option(help: "Training data: a .npy matrix, an IDX file, or a protocol name such as fashion-mnist (its train part; name:part for another).")
+    @Option(help: "Training data: a .npy matrix, an IDX file, a protocol name such as fashion-mnist (its train part; name:part for another), or a directory of PNG/JPEG images (class subdirectories give labels).")
     var input: String
+
+    @Option(help: "For an image directory: the side S of the S×S input images (default 28).")
+    var imageSize: Int?
+
+    @Option(help: "For an image directory: 1 (grey) or 3 (RGB) channels (default 1).")
+    var channels: Int?
 
     @Option(help: "Class labels (.npy or IDX) for the input rows; required by shc unless the input is a protocol, whose labels are used.")
     var labels: String?
@@ -53,7 +59,7 @@ struct Train: ParsableCommand {
     var output: String
 
     func run() throws {
-        let data = try DataSource(input, defaultPart: "train").load()
+        let data = try DataSource(input, defaultPart: "train").load(imageSize: imageSize ?? 28, channels: channels ?? 1)
         defer { bihash_data_free(data) }
         if let labels { try check(bihash_data_load_labels(data, labels), labels) }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <turbojpeg.h>
 #include <zlib.h>
 
@@ -301,6 +302,35 @@ int main(int argc, char **argv) {
     BAD("file with a part", bihash_data_load(path("missing.npy"), "train", &dummy), BIHASH_ERR_INVALID_ARGUMENT);
     BAD("unknown file type", bihash_data_load(path("features.txt"), "", &dummy), BIHASH_ERR_INVALID_ARGUMENT);
     CHECK_TRUE(dummy == NULL);
+    /* An image folder with class subdirectories: labels by subdirectory name order, rows in file name order. */
+    {
+        CHECK_TRUE(mkdir(path("folder"), 0755) == 0 && mkdir(path("folder/b_dog"), 0755) == 0 &&
+                   mkdir(path("folder/a_cat"), 0755) == 0);
+        CHECK_TRUE(write_png(path("folder/b_dog/1.png"), PNG_FORMAT_RGB, 10, 6, 0) == 0);
+        CHECK_TRUE(write_png(path("folder/a_cat/2.png"), PNG_FORMAT_GRAY, 5, 5, 0) == 0);
+        CHECK_TRUE(write_png(path("folder/a_cat/1.png"), PNG_FORMAT_RGBA, 7, 9, 0) == 0);
+        bihash_data *images = NULL;
+        OK(bihash_data_load_images(path("folder"), 8, 4, 3, &images));
+        CHECK_TRUE(bihash_data_rows(images) == 3 && bihash_data_cols(images) == 8 * 4 * 3);
+        const int32_t *yl = bihash_data_labels(images);
+        CHECK_TRUE(yl != NULL && yl[0] == 0 && yl[1] == 0 && yl[2] == 1);
+        int fw = 0, fh = 0, fc = 0;
+        OK(bihash_data_image_shape(images, &fw, &fh, &fc));
+        CHECK_TRUE(fw == 8 && fh == 4 && fc == 3);
+        const float *px = bihash_data_features(images);
+        int in_range = 1;
+        for (size_t i = 0; i < 3 * 8 * 4 * 3; i++) in_range &= px[i] >= 0.0f && px[i] <= 1.0f;
+        CHECK_TRUE(in_range);
+        bihash_data_free(images);
+        BAD("image folder: NULL directory", bihash_data_load_images(NULL, 8, 8, 3, &dummy), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("image folder: NULL out", bihash_data_load_images(path("folder"), 8, 8, 3, NULL), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("image folder: 2 channels", bihash_data_load_images(path("folder"), 8, 8, 2, &dummy), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("image folder: zero width", bihash_data_load_images(path("folder"), 0, 8, 3, &dummy), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("image folder: missing", bihash_data_load_images(path("no-such-folder"), 8, 8, 3, &dummy), BIHASH_ERR_IO);
+        CHECK_TRUE(mkdir(path("empty-folder"), 0755) == 0);
+        BAD("image folder: no images", bihash_data_load_images(path("empty-folder"), 8, 8, 3, &dummy), BIHASH_ERR_INVALID_ARGUMENT);
+        CHECK_TRUE(dummy == NULL);
+    }
     /* A .npy float32 matrix and int64 labels written by hand. */
     {
         const char hdr[] = "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3), }";
