@@ -301,13 +301,20 @@ BIHASH_API int bihash_model_save(const bihash_model *model, const char *path);
 
 /** Flags of bihash_model_export_onnx. */
 enum {
-    BIHASH_EXPORT_PRESIGN = 1  /**< add the float output "presign" [batch, K] beside the packed "codes" */
+    BIHASH_EXPORT_PRESIGN = 1,    /**< add the float output "presign" [batch, K] beside the packed "codes" */
+    BIHASH_EXPORT_IMAGE_INPUT = 2 /**< input "image" uint8 [batch, height, width, C] instead of "features" */
 };
 
 /**
  * Writes the model's inference graph as ONNX (input "features" float [batch, D], output "codes" uint8
  * [batch, ceil(K/8)] in bihash's bit order), checked by onnx::checker and strict shape inference, atomically.
- * @param flags  0 or BIHASH_EXPORT_PRESIGN.
+ * With BIHASH_EXPORT_IMAGE_INPUT (models with an image input only) the input is "image", uint8
+ * [batch, height, width, C] of any height and width (C = the model's channels: RGB for 3, grey for 1, alpha
+ * already composited), area-resized and scaled in the graph exactly as bihash_model_encode_images converts
+ * decoded files.
+ * @param flags  0 or a bitwise OR of BIHASH_EXPORT_PRESIGN and BIHASH_EXPORT_IMAGE_INPUT.
+ * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT (NULL, unknown flags, image input for a model without one),
+ *         BIHASH_ERR_IO, BIHASH_ERR_LIMIT (graph above protobuf's 2 GiB).
  * Thread safety: concurrent with other reads of the model.
  */
 BIHASH_API int bihash_model_export_onnx(const bihash_model *model, const char *path, int flags);

@@ -236,10 +236,10 @@ public func bihashV1_model_export_onnx(_ model: OpaquePointer?, _ path: UnsafePo
     guarded("bihash_model_export_onnx") {
         let m: ModelHandle = try object(model, "model")
         let p = try string(path, "path")
-        let presign = Int32(BIHASH_EXPORT_PRESIGN)
-        guard flags & ~presign == 0 else {
-            throw ABIError.invalidArgument("flags must be 0 or BIHASH_EXPORT_PRESIGN, got \(flags)")
+        let presign = Int32(BIHASH_EXPORT_PRESIGN), image = Int32(BIHASH_EXPORT_IMAGE_INPUT)
+        guard flags & ~(presign | image) == 0 else {
+            throw ABIError.invalidArgument("flags must be 0 or a combination of BIHASH_EXPORT_PRESIGN and BIHASH_EXPORT_IMAGE_INPUT, got \(flags)")
         }
-        try ONNXExport.export(m.model, to: p, includePresign: flags & presign != 0)
+        try ONNXExport.export(m.model, to: p, includePresign: flags & presign != 0, imageInput: flags & image != 0)
     }
 }

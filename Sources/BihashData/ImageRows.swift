@@ -33,3 +33,18 @@ extension ImageDecoder {
         return Tensor(uncheckedShape: [x.rows, outD], scalars: out)
     }
 }
+
+extension DecodedImage {
+    /// An image from pixels the caller decoded (8-bit, row-major, channel-last), e.g. to convert with
+    /// `ImageDecoder.inputRow` exactly as bihash converts files.
+    /// - Throws: `BihashError.invalidArgument` unless channels is 1…4, the sizes are ≥ 1 and within the decoder's
+    ///   limits, and `pixels.count` = width · height · channels.
+    public init(pixels: [UInt8], width: Int, height: Int, channels: Int) throws {
+        try require((1...4).contains(channels), "an image has 1 to 4 channels, got \(channels)")
+        try require(width >= 1 && height >= 1 && width <= ImageDecoder.maxSide && height <= ImageDecoder.maxSide,
+                    "image sides must be 1...\(ImageDecoder.maxSide), got \(width)×\(height)")
+        try require(pixels.count == width * height * channels,
+                    "a \(width)×\(height)×\(channels) image has \(width * height * channels) samples, got \(pixels.count)")
+        self.init(width: width, height: height, channels: channels, pixels: pixels)
+    }
+}

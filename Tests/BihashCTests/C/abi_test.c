@@ -538,6 +538,9 @@ int main(int argc, char **argv) {
         CHECK_TRUE(s == BIHASH_OK || s == BIHASH_ERR_NOT_SUPPORTED);
         if (s != BIHASH_OK) fprintf(stderr, "note: ONNX export: %s\n", bihash_last_error());
         BAD("unknown export flag", bihash_model_export_onnx(model, path("x.onnx"), 8), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("unknown export flag 4", bihash_model_export_onnx(model, path("x.onnx"), 4), BIHASH_ERR_INVALID_ARGUMENT);
+        /* The model takes 4×4 grey images: an "image" input of any size resized in the graph. */
+        OK(bihash_model_export_onnx(model, path("image.onnx"), BIHASH_EXPORT_IMAGE_INPUT | BIHASH_EXPORT_PRESIGN));
         BAD("NULL path", bihash_model_export_onnx(model, NULL, 0), BIHASH_ERR_INVALID_ARGUMENT);
     }
 
