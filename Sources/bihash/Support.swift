@@ -141,13 +141,22 @@ func encodeFeatures(_ model: OpaquePointer, _ data: OpaquePointer, label: String
     var codes = [UInt8](repeating: 0, count: rows * bytes)
     guard rows > 0 else { return codes }
     guard let features = bihash_data_features(data) else { throw Failure("\(label): no features") }
-    let chunk = 8192
+    // Image rows of another shape than the model's image input (e.g. Fashion-MNIST's 28×28×1 for a model with a
+    // 96×96×3 backbone) are converted by the library, as image files would be.
+    var dw: Int32 = 0, dh: Int32 = 0, dc: Int32 = 0, mw: Int32 = 0, mh: Int32 = 0, mc: Int32 = 0
+    try check(bihash_data_image_shape(data, &dw, &dh, &dc), label)
+    try check(bihash_model_image_shape(model, &mw, &mh, &mc), label)
+    let convert = dw > 0 && mw > 0 && (dw, dh, dc) != (mw, mh, mc)
+    let chunk = convert ? 1024 : 8192
     var start = 0
     while start < rows {
         let count = min(chunk, rows - start)
         let status = codes.withUnsafeMutableBufferPointer { buffer in
-            bihash_model_encode(model, features + start * cols, count, cols,
-                                buffer.baseAddress! + start * bytes, count * bytes)
+            convert
+                ? bihash_model_encode_pixels(model, features + start * cols, count, dw, dh, dc,
+                                             buffer.baseAddress! + start * bytes, count * bytes)
+                : bihash_model_encode(model, features + start * cols, count, cols,
+                                      buffer.baseAddress! + start * bytes, count * bytes)
         }
         try check(status, label)
         start += count
