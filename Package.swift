@@ -88,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "bihash-lab",
             dependencies: [
-                "BihashCore", "BihashNN", "BihashMethods", "BihashData", "BihashIndex", "BihashEval",
+                "BihashCore", "BihashNN", "BihashMethods", "BihashData", "BihashIndex", "BihashEval", "BihashIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: crossModule),
