@@ -2,7 +2,7 @@
 // bihash: learning compact binary codes (bi-half, SDC, SHC and baselines) and searching them.
 //
 // Module graph (arrows point one way, lowest first; see README "Architecture"):
-//   CBLAS, CZlib  →  BihashCore  →  BihashNN  →  BihashMethods
+//   CBLAS, CZlib  →  BihashCore  →  BihashNN  →  BihashMethods, BihashBackbone
 //   BihashCore  →  BihashData, BihashIndex  →  BihashEval
 //   everything above  →  bihash-lab (developer experiments: demo, training benchmark)
 import PackageDescription
@@ -61,7 +61,11 @@ let package = Package(
 
         // MARK: - Library
         .target(name: "BihashCore", dependencies: ["CBLAS"], swiftSettings: crossModule),
-        .target(name: "BihashNN", dependencies: ["BihashCore"], swiftSettings: crossModule),
+        // AVX2 and FMA (x86-64-v3, see `popcount`) for the vector loops of the inference convolutions (Conv/), which
+        // are also optimised in debug builds: unoptimised SIMD code is ~50× slower, and the backbone tests run the
+        // whole CNN on 100 images (same floating-point semantics either way: no fast-math).
+        .target(name: "BihashNN", dependencies: ["BihashCore"],
+                swiftSettings: crossModule + popcount + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "BihashMethods", dependencies: ["BihashCore", "BihashNN", "BihashBackbone"], swiftSettings: crossModule),
         // Pretrained CNN backbones (EfficientNet-Lite0), inference only; BihashIO loads their weight files.
         .target(name: "BihashBackbone", dependencies: ["BihashCore", "BihashNN"], swiftSettings: crossModule),
