@@ -87,7 +87,7 @@ struct BackboneDemo: ParsableCommand {
         func normalized(_ x: Tensor<Float>) -> Tensor<Float> {
             var y = x
             for i in 0..<x.rows {
-                let row = x.row(i)
+                let row = Array(x.row(i))
                 let norm = max(1e-12, row.reduce(0) { $0 + $1 * $1 }.squareRoot())
                 for j in 0..<x.cols { y.scalars[i * x.cols + j] = row[j] / norm }
             }
