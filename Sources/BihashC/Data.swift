@@ -59,7 +59,8 @@ public func bihashV1_data_load(_ source: UnsafePointer<CChar>?, _ part: UnsafePo
                 let d = try Protocols.load(name: name)
                 let (x, y): (Tensor<Float>, [Int]) = partName == "train" ? (d.trainFeatures, d.trainLabels)
                     : partName == "query" ? (d.queryFeatures, d.queryLabels) : (d.databaseFeatures, d.databaseLabels)
-                handle = DataHandle(x, labels: try int32Labels(y, name))
+                let imageShape = name.hasPrefix("fashion-mnist") ? (FashionMNIST.side, FashionMNIST.side, 1) : nil
+                handle = DataHandle(x, labels: try int32Labels(y, name), imageShape: imageShape)
             }
         } else {
             guard partName.isEmpty else {
@@ -68,6 +69,44 @@ public func bihashV1_data_load(_ source: UnsafePointer<CChar>?, _ part: UnsafePo
             handle = DataHandle(try FeatureMatrix.load(path: name), labels: nil)
         }
         out.pointee = retainedHandle(handle)
+    }
+}
+
+/// The C entry point `bihash_data_load_images`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_data_load_images")
+public func bihashV1_data_load_images(_ directory: UnsafePointer<CChar>?, _ width: Int32, _ height: Int32, _ channels: Int32,
+                                      _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded("bihash_data_load_images") {
+        let out = try nonNull(out, "out")
+        let dir = try string(directory, "directory")
+        guard (1...Int32(ImageDecoder.maxSide)).contains(width), (1...Int32(ImageDecoder.maxSide)).contains(height),
+              channels == 1 || channels == 3 else {
+            throw ABIError.invalidArgument("image rows must be 1...\(ImageDecoder.maxSide) pixels on each side with 1 or 3 channels, got \(width)×\(height)×\(channels)")
+        }
+        let set = try ImageFolder.loadDataset(directory: dir, width: Int(width), height: Int(height), channels: Int(channels))
+        let labels = try set.labels.map { try int32Labels($0, dir) }
+        out.pointee = retainedHandle(DataHandle(set.rows, labels: labels, imageShape: (Int(width), Int(height), Int(channels))))
+    }
+}
+
+/// The C entry point `bihash_data_convert_images`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_data_convert_images")
+public func bihashV1_data_convert_images(_ data: OpaquePointer?, _ width: Int32, _ height: Int32, _ channels: Int32,
+                                         _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded("bihash_data_convert_images") {
+        let d: DataHandle = try object(data, "data")
+        let out = try nonNull(out, "out")
+        guard let from = d.imageShape else {
+            throw ABIError.invalidArgument("the data are not images (no image shape); only image rows can be converted")
+        }
+        guard (1...Int32(ImageDecoder.maxSide)).contains(width), (1...Int32(ImageDecoder.maxSide)).contains(height),
+              channels == 1 || channels == 3 else {
+            throw ABIError.invalidArgument("image rows must be 1...\(ImageDecoder.maxSide) pixels on each side with 1 or 3 channels, got \(width)×\(height)×\(channels)")
+        }
+        let to = (width: Int(width), height: Int(height), channels: Int(channels))
+        let rows = try ImageDecoder.convertRows(d.tensor, from: from, to: to)
+        let labels = d.labels.map { Array(UnsafeBufferPointer(start: $0.pointer, count: d.rows)) }
+        out.pointee = retainedHandle(DataHandle(rows, labels: labels, imageShape: to))
     }
 }
 

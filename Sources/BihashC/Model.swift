@@ -108,6 +108,19 @@ public func bihashV1_model_input_dim(_ model: OpaquePointer?) -> Int {
     optionalObject(model, as: ModelHandle.self)?.model.inputDimension ?? 0
 }
 
+/// The C entry point `bihash_model_image_shape`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_model_image_shape")
+public func bihashV1_model_image_shape(_ model: OpaquePointer?, _ width: UnsafeMutablePointer<Int32>?,
+                                       _ height: UnsafeMutablePointer<Int32>?, _ channels: UnsafeMutablePointer<Int32>?) -> Int32 {
+    guarded("bihash_model_image_shape") {
+        let m: ModelHandle = try object(model, "model")
+        let image = m.model.imageInput
+        width?.pointee = Int32(image?.width ?? 0)
+        height?.pointee = Int32(image?.height ?? 0)
+        channels?.pointee = Int32(image?.channels ?? 0)
+    }
+}
+
 /// The C entry point `bihash_model_describe`, specified in include/bihash.h (thunk: validate, run, map errors).
 @_cdecl("bihash_model_describe")
 public func bihashV1_model_describe(_ model: OpaquePointer?, _ what: UnsafePointer<CChar>?,
@@ -122,7 +135,8 @@ public func bihashV1_model_describe(_ model: OpaquePointer?, _ what: UnsafePoint
         case "input": text = m.inputJSON
         case "arch": text = m.archJSON
         case "metadata": text = m.metadataJSON
-        default: throw ABIError.invalidArgument("what must be \"method\", \"input\", \"arch\" or \"metadata\", got \"\(key)\"")
+        case "backbone": text = m.model.backbone.map(ModelFile.backboneJSON) ?? "none"
+        default: throw ABIError.invalidArgument("what must be \"method\", \"input\", \"arch\", \"metadata\" or \"backbone\", got \"\(key)\"")
         }
         try copyString(text, to: buf, size: bufSize, needed: needed)
     }
@@ -167,6 +181,51 @@ public func bihashV1_model_encode(_ model: OpaquePointer?, _ features: UnsafePoi
         guard let out = codes else { return }
         packed.bytes.withUnsafeBufferPointer { src in
             if let base = src.baseAddress { out.update(from: base, count: Swift.min(needed, src.count)) }
+        }
+        cleared = 0
+    }
+    if status != Status.ok, cleared > 0, let codes { codes.update(repeating: 0, count: cleared) }
+    return status
+}
+
+/// The C entry point `bihash_model_encode_pixels`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_model_encode_pixels")
+public func bihashV1_model_encode_pixels(_ model: OpaquePointer?, _ pixels: UnsafePointer<Float>?, _ n: Int,
+                                         _ width: Int32, _ height: Int32, _ channels: Int32,
+                                         _ codes: UnsafeMutablePointer<UInt8>?, _ codesCapacityBytes: Int) -> Int32 {
+    var cleared = 0
+    let status = guarded("bihash_model_encode_pixels") {
+        let m: ModelHandle = try object(model, "model")
+        guard let target = m.model.imageInput else {
+            throw ABIError.notSupported("this \(m.model.method.rawValue) model has no image input (it was trained on \(m.model.inputDimension)-value feature rows, not images); encode features with bihash_model_encode")
+        }
+        guard (1...Int32(ImageDecoder.maxSide)).contains(width), (1...Int32(ImageDecoder.maxSide)).contains(height),
+              channels == 1 || channels == 3 else {
+            throw ABIError.invalidArgument("image rows must be 1...\(ImageDecoder.maxSide) pixels on each side with 1 or 3 channels, got \(width)×\(height)×\(channels)")
+        }
+        let needed = try codesCapacity(n: n, bits: m.model.bits, codes: codes, capacity: codesCapacityBytes)
+        cleared = needed
+        if n == 0 { return }
+        let from = (width: Int(width), height: Int(height), channels: Int(channels))
+        let dim = from.width * from.height * from.channels
+        _ = try product(n, dim, "n × width × height × channels")
+        let source = try nonNull(pixels, "pixels")
+        guard let out = codes else { return }
+        let bytesPerCode = (m.model.bits + 7) / 8
+        // Convert and encode in chunks, so that enlarged rows (e.g. 28×28×1 → 96×96×3) never all exist at once.
+        let chunk = 256
+        var start = 0
+        while start < n {
+            let end = Swift.min(n, start + chunk)
+            var x = Tensor(uncheckedShape: [end - start, dim], scalars: Array(UnsafeBufferPointer(start: source + start * dim, count: (end - start) * dim)))
+            if from != (target.width, target.height, target.channels) {
+                x = try ImageDecoder.convertRows(x, from: from, to: (target.width, target.height, target.channels))
+            }
+            let packed = try m.encode(x)
+            packed.bytes.withUnsafeBufferPointer { src in
+                (out + start * bytesPerCode).update(from: src.baseAddress!, count: (end - start) * bytesPerCode)
+            }
+            start = end
         }
         cleared = 0
     }
@@ -236,10 +295,10 @@ public func bihashV1_model_export_onnx(_ model: OpaquePointer?, _ path: UnsafePo
     guarded("bihash_model_export_onnx") {
         let m: ModelHandle = try object(model, "model")
         let p = try string(path, "path")
-        let presign = Int32(BIHASH_EXPORT_PRESIGN)
-        guard flags & ~presign == 0 else {
-            throw ABIError.invalidArgument("flags must be 0 or BIHASH_EXPORT_PRESIGN, got \(flags)")
+        let presign = Int32(BIHASH_EXPORT_PRESIGN), image = Int32(BIHASH_EXPORT_IMAGE_INPUT)
+        guard flags & ~(presign | image) == 0 else {
+            throw ABIError.invalidArgument("flags must be 0 or a combination of BIHASH_EXPORT_PRESIGN and BIHASH_EXPORT_IMAGE_INPUT, got \(flags)")
         }
-        try ONNXExport.export(m.model, to: p, includePresign: flags & presign != 0)
+        try ONNXExport.export(m.model, to: p, includePresign: flags & presign != 0, imageInput: flags & image != 0)
     }
 }

@@ -26,6 +26,7 @@ func headerSignatureCheck() -> Int {
     do { var f = CBihashABI.bihash_data_image_shape; f = bihashV1_data_image_shape; withExtendedLifetime(f) { checked += 1 } }
     do { var f = CBihashABI.bihash_data_labels; f = bihashV1_data_labels; withExtendedLifetime(f) { checked += 1 } }
     do { var f = CBihashABI.bihash_data_load; f = bihashV1_data_load; withExtendedLifetime(f) { checked += 1 } }
+    do { var f = CBihashABI.bihash_data_load_images; f = bihashV1_data_load_images; withExtendedLifetime(f) { checked += 1 } }
     do { var f = CBihashABI.bihash_data_load_labels; f = bihashV1_data_load_labels; withExtendedLifetime(f) { checked += 1 } }
     do { var f = CBihashABI.bihash_data_new; f = bihashV1_data_new; withExtendedLifetime(f) { checked += 1 } }
     do { var f = CBihashABI.bihash_data_rows; f = bihashV1_data_rows; withExtendedLifetime(f) { checked += 1 } }
@@ -81,5 +82,10 @@ func headerSignatureCheck() -> Int {
     do { var f = CBihashABI.bihash_train_options_set_weight_decay; f = bihashV1_train_options_set_weight_decay; withExtendedLifetime(f) { checked += 1 } }
     do { var f = CBihashABI.bihash_version_number; f = bihashV1_version_number; withExtendedLifetime(f) { checked += 1 } }
     do { var f = CBihashABI.bihash_version_string; f = bihashV1_version_string; withExtendedLifetime(f) { checked += 1 } }
+    do { var f = CBihashABI.bihash_data_convert_images; f = bihashV1_data_convert_images; withExtendedLifetime(f) { checked += 1 } }
+    do { var f = CBihashABI.bihash_model_image_shape; f = bihashV1_model_image_shape; withExtendedLifetime(f) { checked += 1 } }
+    do { var f = CBihashABI.bihash_train_options_set_backbone; f = bihashV1_train_options_set_backbone; withExtendedLifetime(f) { checked += 1 } }
+    do { var f = CBihashABI.bihash_train_options_set_feature_cache; f = bihashV1_train_options_set_feature_cache; withExtendedLifetime(f) { checked += 1 } }
+    do { var f = CBihashABI.bihash_model_encode_pixels; f = bihashV1_model_encode_pixels; withExtendedLifetime(f) { checked += 1 } }
     return checked
 }

@@ -7,6 +7,8 @@ import Darwin
 #endif
 import CBihashABI
 import BihashCore
+import BihashData
+import BihashIO
 import BihashMethods
 
 /// Training options: a `TrainingConfiguration`, the progress callback and the image shape to record on the model.
@@ -16,6 +18,10 @@ final class TrainOptionsHandle: Handle {
     var callback: bihash_progress_fn?
     var userData: UnsafeMutableRawPointer?
     var imageInput: ImageInput?
+    /// A frozen CNN whose features the head is trained on (`bihash_train_options_set_backbone`).
+    var backbone: ImageBackbone?
+    /// Where backbone features are cached (`bihash_train_options_set_feature_cache`); nil = no cache.
+    var featureCache: FeatureCache?
 
     /// Starts from the reference defaults of `method` and `recipe` (epochs, batch size, optimizer, learning rate,
     /// weight decay, milestones), keeping what the caller chose that is not a hyper-parameter of the recipe.
@@ -192,6 +198,72 @@ public func bihashV1_train_options_set_image_input(_ options: OpaquePointer?, _ 
     }
 }
 
+/// The C entry point `bihash_train_options_set_backbone`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_backbone")
+public func bihashV1_train_options_set_backbone(_ options: OpaquePointer?, _ name: UnsafePointer<CChar>?,
+                                                _ weights: UnsafePointer<CChar>?, _ imageSize: Int32) -> Int32 {
+    setOption("bihash_train_options_set_backbone", options) { o in
+        guard let name else { o.backbone = nil; return }
+        let backboneName = String(cString: name)
+        guard ImageBackbone.knownNames.contains(backboneName) else {
+            throw ABIError.invalidArgument("unknown backbone '\(backboneName)'; bihash has: \(ImageBackbone.knownNames.joined(separator: ", "))")
+        }
+        let size = imageSize == 0 ? ImageBackbone.defaultImageSize : Int(imageSize)
+        guard (32...1024).contains(size) else {
+            throw ABIError.invalidArgument("backbone image size must be 32...1024 (or 0 for \(ImageBackbone.defaultImageSize)), got \(imageSize)")
+        }
+        let path = try weights.map { String(cString: $0) } ?? BackboneFile.defaultEfficientNetLite0Path()
+        let weights = try BackboneFile.loadEfficientNetLite0Weights(path: path)
+        do {
+            o.backbone = try ImageBackbone(name: backboneName, weights: weights, imageSize: size)
+        } catch BihashError.invalidArgument(let message) {
+            // Missing, unexpected or misshapen tensors: the file is not what it should be.
+            throw BihashError.invalidFormat("\(path): \(message)")
+        }
+    }
+}
+
+/// The C entry point `bihash_train_options_set_feature_cache`, specified in include/bihash.h (thunk: validate, run, map errors).
+@_cdecl("bihash_train_options_set_feature_cache")
+public func bihashV1_train_options_set_feature_cache(_ options: OpaquePointer?, _ directory: UnsafePointer<CChar>?) -> Int32 {
+    setOption("bihash_train_options_set_feature_cache", options) { o in
+        guard let directory else { o.featureCache = nil; return }
+        let dir = String(cString: directory)
+        guard !dir.isEmpty else { throw ABIError.invalidArgument("the feature cache directory is empty (pass NULL for no cache)") }
+        o.featureCache = FeatureCache(directory: dir)
+    }
+}
+
+/// Backbone features [n, 1280] of image rows `x`: rows in the options' image shape are converted to the backbone's
+/// S × S × 3 first (area resize, grey replicated); the cache is used when set.
+private func backboneFeatures(_ o: TrainOptionsHandle, _ backbone: ImageBackbone, _ x: Tensor<Float>) throws -> Tensor<Float> {
+    let source = o.imageInput ?? backbone.imageInput
+    guard source.dimension == x.cols else {
+        throw ABIError.invalidArgument("the \(backbone.name) backbone takes image rows: set the image shape of the rows with bihash_train_options_set_image_input (rows of \(x.cols) values are not \(backbone.imageSize)×\(backbone.imageSize)×3 = \(backbone.inputDimension) values)")
+    }
+    let cachePath = o.featureCache?.path(rows: x, image: source, backbone: backbone)
+    if let cache = o.featureCache, let cachePath, let cached = cache.load(cachePath, rows: x.rows, dimension: backbone.featureDimension) {
+        return cached
+    }
+    var out = [Float]()
+    out.reserveCapacity(x.rows * backbone.featureDimension)
+    let chunk = 1024
+    var start = 0
+    while start < x.rows {
+        let end = min(x.rows, start + chunk)
+        var rows = x.rows(start..<end)
+        if source != backbone.imageInput {
+            rows = try ImageDecoder.convertRows(rows, from: (source.width, source.height, source.channels),
+                                                to: (backbone.imageSize, backbone.imageSize, 3))
+        }
+        out += try backbone.features(rows: rows).scalars
+        start = end
+    }
+    let features = Tensor(uncheckedShape: [x.rows, backbone.featureDimension], scalars: out)
+    if let cache = o.featureCache, let cachePath { try cache.store(features, at: cachePath) }
+    return features
+}
+
 /// The C entry point `bihash_train`, specified in include/bihash.h (thunk: validate, run, map errors).
 @_cdecl("bihash_train")
 public func bihashV1_train(_ options: OpaquePointer?, _ features: UnsafePointer<Float>?, _ n: Int, _ dim: Int,
@@ -223,6 +295,16 @@ public func bihashV1_train(_ options: OpaquePointer?, _ features: UnsafePointer<
             }
         }
         var configuration = o.configuration
+        if let backbone = o.backbone {
+            // Train the head on the backbone's features, then put the backbone in front of it.
+            guard !configuration.sdcContrastive else {
+                throw ABIError.invalidArgument("SDC's contrastive variant augments images and cannot use a frozen backbone's cached features; train without --contrastive")
+            }
+            let features = try backboneFeatures(o, backbone, x)
+            let head = try Trainer.train(features: features, labels: labelArray, configuration: configuration, progress: progress)
+            out.pointee = retainedHandle(try ModelHandle(try HashModel(head: head.model, backbone: backbone)))
+            return
+        }
         configuration.imageShape = o.imageInput  // for the augmentations of SDC's contrastive variant
         let result = try Trainer.train(features: x, labels: labelArray, configuration: configuration, progress: progress)
         result.model.imageInput = o.imageInput

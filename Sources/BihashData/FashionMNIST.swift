@@ -86,4 +86,36 @@ public enum FashionMNIST {
                                     queryFeatures: test.images, queryLabels: test.labels,
                                     databaseFeatures: train.images, databaseLabels: train.labels)
     }
+
+    /// Loads the `fashion-mnist-20k` protocol (TARGETS.md, backbone rows): queries = the first
+    /// `queriesPerClass` test images of each class (file order), database = train = the first `databasePerClass`
+    /// train images of each class, **shuffled** with `SeededGenerator(seed:)` so that the database order does not
+    /// follow the labels (ties in Hamming distance are broken by database index; a class-by-class database would
+    /// inflate mAP — the protocol trap of TARGETS.md).
+    /// - Throws: see `loadSplit(train:directory:)`; `BihashError.invalidArgument` for counts < 1 or above what a class
+    ///   holds (1,000 test and 6,000 train images per class).
+    public static func loadBalancedSubset(queriesPerClass: Int = 100, databasePerClass: Int = 2000, seed: UInt64 = 0,
+                                          directory: String? = nil) throws -> RetrievalDataset {
+        try require((1...1000).contains(queriesPerClass) && (1...6000).contains(databasePerClass),
+                    "fashion-mnist subset: queries per class must be 1...1000 and database items per class 1...6000, got \(queriesPerClass) and \(databasePerClass)")
+        let train = try loadSplit(train: true, directory: directory)
+        let test = try loadSplit(train: false, directory: directory)
+        let queryRows = firstRows(perClass: queriesPerClass, labels: test.labels)
+        var rng = SeededGenerator(seed: seed)
+        let chosen = firstRows(perClass: databasePerClass, labels: train.labels)
+        let databaseRows = rng.permutation(chosen.count).map { chosen[$0] }
+        let queries = test.images.gatherRows(queryRows), database = train.images.gatherRows(databaseRows)
+        let databaseLabels = databaseRows.map { train.labels[$0] }
+        return try RetrievalDataset(name: "fashion-mnist-20k",
+                                    trainFeatures: database, trainLabels: databaseLabels,
+                                    queryFeatures: queries, queryLabels: queryRows.map { test.labels[$0] },
+                                    databaseFeatures: database, databaseLabels: databaseLabels)
+    }
+
+    /// Indices of the first `count` rows of each label, in file order (label-major within the result).
+    static func firstRows(perClass count: Int, labels: [Int]) -> [Int] {
+        var perClass = [[Int]](repeating: [], count: classCount)
+        for (i, y) in labels.enumerated() where perClass[y].count < count { perClass[y].append(i) }
+        return perClass.flatMap { $0 }
+    }
 }

@@ -56,7 +56,7 @@ public struct RetrievalDataset: Sendable {
 /// ```
 public enum Protocols {
     /// Names `load(name:)` accepts.
-    public static let names = ["fashion-mnist"]
+    public static let names = ["fashion-mnist", "fashion-mnist-20k"]
 
     /// Loads the protocol called `name`.
     /// - Throws: `BihashError.invalidArgument` for an unknown name (listing the known ones); the protocol's own
@@ -64,6 +64,7 @@ public enum Protocols {
     public static func load(name: String) throws -> RetrievalDataset {
         switch name {
         case "fashion-mnist": return try FashionMNIST.load()
+        case "fashion-mnist-20k": return try FashionMNIST.loadBalancedSubset()
         default:
             throw BihashError.invalidArgument("unknown evaluation protocol '\(name)'; known protocols: \(names.joined(separator: ", "))")
         }

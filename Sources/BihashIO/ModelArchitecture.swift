@@ -93,7 +93,7 @@ struct ModelArchitecture {
     ///   `.numerical` for a NaN or infinite weight.
     init(model: HashModel) throws {
         var out: [(LayerSpec, any Layer<Float>)] = []
-        var width = model.inputDimension
+        var width = model.headInputDimension
         var names = Set<String>()
         for (index, layer) in ModelArchitecture.flatten(model.encoder).enumerated() {
             let spec: LayerSpec

@@ -17,6 +17,11 @@ import BihashMethods
 /// | `bihash.bit_order` | `"msb-first"` (bit k is bit 7 − k mod 8 of byte k/8, as `numpy.packbits`) |
 /// | `bihash.fingerprint` | hex SHA-256 fingerprint (see `fingerprint(_:)`); optional on load, checked when present |
 /// | `bihash.train.<key>` | the model's training metadata (`HashModel.metadata`) |
+/// | `bihash.backbone` | only for models with a backbone: JSON, e.g. `{"name":"efficientnet-lite0","image_size":96}` |
+///
+/// A model with a backbone also stores the backbone's tensors as they were loaded (PyTorch names, BatchNorm not
+/// folded) under the prefix `backbone.`, e.g. `backbone._conv_stem.weight` [32, 3, 3, 3]; its `bihash.input` is the
+/// S × S × 3 image input and the encoder takes the backbone's 1280 features.
 ///
 /// ```swift
 /// try ModelFile.save(model, to: "model.safetensors")
@@ -50,7 +55,12 @@ public enum ModelFile {
         public static let fingerprint = "bihash.fingerprint"
         /// Prefix of the training metadata keys (`bihash.train.seed`, …).
         public static let trainPrefix = "bihash.train."
+        /// The backbone description (models with a backbone only).
+        public static let backbone = "bihash.backbone"
     }
+
+    /// Prefix of the backbone's tensor names in a model file.
+    public static let backboneTensorPrefix = "backbone."
 
     /// The only bit order bihash writes (`bihash.bit_order`).
     public static let bitOrder = "msb-first"
@@ -64,6 +74,9 @@ public enum ModelFile {
         let arch = try ModelArchitecture(model: model)
         var file = try SafetensorsFile()
         for (name, value) in arch.tensors { try file.insert(SafetensorsTensor(value), named: name) }
+        if let backbone = model.backbone {
+            for (name, value) in backbone.weights { try file.insert(SafetensorsTensor(value), named: backboneTensorPrefix + name) }
+        }
         var meta: [String: String] = [:]
         for (k, v) in model.metadata { meta[Key.trainPrefix + k] = v }
         meta[Key.formatVersion] = String(formatVersion)
@@ -72,6 +85,7 @@ public enum ModelFile {
         meta[Key.arch] = arch.json
         meta[Key.input] = inputJSON(model)
         meta[Key.bitOrder] = bitOrder
+        if let backbone = model.backbone { meta[Key.backbone] = backboneJSON(backbone) }
         meta[Key.fingerprint] = hex(fingerprint(model: model, architecture: arch))
         file.metadata = meta
         return file
@@ -141,9 +155,10 @@ public enum ModelFile {
         }
         let (dimension, preprocessing, imageInput) = try parseInput(value(Key.input))
         let specs = try parseArch(value(Key.arch))
+        let backbone = try meta[Key.backbone].map { try loadBackbone($0, file: file) }
 
-        // Widths chain D → … → K.
-        var width = dimension
+        // Widths chain D (the backbone's features, when there is one) → … → K.
+        var width = backbone?.featureDimension ?? dimension
         for (i, spec) in specs.enumerated() {
             switch spec {
             case .linear(let name, let inF, let outF):
@@ -175,7 +190,8 @@ public enum ModelFile {
         for (name, entry) in needed.sorted(by: { $0.key < $1.key }) where file.tensors[name] == nil {
             throw BihashError.invalidFormat("model file: missing tensor '\(name)' needed by \(Key.arch)[\(entry.layer)] (\(specs[entry.layer].typeName))")
         }
-        if let extra = file.tensors.keys.sorted().first(where: { needed[$0] == nil }) {
+        let isBackboneTensor = { (name: String) in backbone != nil && name.hasPrefix(backboneTensorPrefix) }
+        if let extra = file.tensors.keys.sorted().first(where: { needed[$0] == nil && !isBackboneTensor($0) }) {
             throw BihashError.invalidFormat("model file: unexpected tensor '\(extra)', not used by any layer of \(Key.arch)")
         }
         var values: [String: Tensor<Float>] = [:]
@@ -224,8 +240,18 @@ public enum ModelFile {
         }
         var training: [String: String] = [:]
         for (k, v) in meta where k.hasPrefix(Key.trainPrefix) { training[String(k.dropFirst(Key.trainPrefix.count))] = v }
-        let model = try HashModel(method: method, bits: bits, inputDimension: dimension, preprocessing: preprocessing,
-                                  encoder: Sequential(layers), metadata: training)
+        let model: HashModel
+        do {
+            model = try HashModel(method: method, bits: bits, inputDimension: dimension, preprocessing: preprocessing,
+                                  encoder: Sequential(layers), metadata: training, backbone: backbone)
+        } catch let e as BihashError {
+            throw BihashError.invalidFormat("model file: \(e.message)")
+        }
+        if let backbone {
+            guard imageInput == backbone.imageInput else {
+                throw BihashError.invalidFormat("model file: \(Key.input) must give the image input \(backbone.imageSize)×\(backbone.imageSize)×3 of its \(backbone.name) backbone")
+            }
+        }
         model.imageInput = imageInput
         if let stored = meta[Key.fingerprint] {
             let computed = try fingerprintHex(model)
@@ -261,12 +287,53 @@ public enum ModelFile {
     static func fingerprint(model: HashModel, architecture arch: ModelArchitecture) -> [UInt8] {
         var h = SHA256()
         h.update("bihash-fingerprint-v1\nbits=\(model.bits)\ninput=\(inputJSON(model))\narch=\(arch.json)\n")
-        let tensors = arch.tensors.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
+        var named = arch.tensors
+        if let backbone = model.backbone {
+            // Only models with a backbone add this line and its tensors, so other fingerprints are unchanged.
+            h.update("backbone=\(backboneJSON(backbone))\n")
+            named += backbone.weights.map { (backboneTensorPrefix + $0.key, $0.value) }
+        }
+        let tensors = named.sorted { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
         for (name, value) in tensors {
             h.update("\(name)\n\(value.shape.map(String.init).joined(separator: ","))\n")
+            #if _endian(little)
+            value.scalars.withUnsafeBytes { h.update($0) }   // already the F32 little-endian bytes of the file
+            #else
             h.update(SafetensorsTensor(value).data)
+            #endif
         }
         return h.finalize()
+    }
+
+    /// The `bihash.backbone` value: `{"name":"efficientnet-lite0","image_size":S}`.
+    public static func backboneJSON(_ backbone: ImageBackbone) -> String {
+        JSONWriter.serialize(.object([("name", .string(backbone.name)), ("image_size", JSONWriter.number(backbone.imageSize))]))
+    }
+
+    /// The backbone described by a `bihash.backbone` value, from the file's `backbone.*` tensors.
+    static func loadBackbone(_ text: String, file: SafetensorsFile) throws -> ImageBackbone {
+        let v = try JSONParser.parse(Array(text.utf8), what: "model file \(Key.backbone)")
+        guard case .object(let members) = v else {
+            throw BihashError.invalidFormat("model file: \(Key.backbone) must be a JSON object, found \(v.kindName)")
+        }
+        for (k, _) in members where k != "name" && k != "image_size" {
+            throw BihashError.invalidFormat("model file: \(Key.backbone) has an unknown key \"\(k)\" (expected \"name\", \"image_size\")")
+        }
+        guard case .string(let name)? = v["name"], let size = v["image_size"]?.nonNegativeInt else {
+            throw BihashError.invalidFormat("model file: \(Key.backbone) needs a \"name\" string and an integer \"image_size\"")
+        }
+        var weights: [String: Tensor<Float>] = [:]
+        for (key, t) in file.tensors where key.hasPrefix(backboneTensorPrefix) {
+            guard t.dtype == .f32 else {
+                throw BihashError.invalidFormat("model file: backbone tensor '\(key)' has dtype \(t.dtype.rawValue); bihash models are F32")
+            }
+            weights[String(key.dropFirst(backboneTensorPrefix.count))] = try t.floatTensor()
+        }
+        do {
+            return try ImageBackbone(name: name, weights: weights, imageSize: size)
+        } catch let e as BihashError {
+            throw BihashError.invalidFormat("model file: backbone: \(e.message)")
+        }
     }
 
     static func hex(_ bytes: [UInt8]) -> String {

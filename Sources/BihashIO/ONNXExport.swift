@@ -56,10 +56,16 @@ public enum ONNXExport {
     /// - Parameters:
     ///   - model: the model to export; every layer must be Linear, ReLU, GELU, Tanh, Sigmoid, BatchNorm1d or Dropout.
     ///   - includePresign: also output the pre-sign values U as `presign` float [batch, K].
-    /// - Throws: `BihashError.invalidArgument` for a layer type that cannot be exported or inconsistent shapes;
+    ///   - imageInput: replace the `features` input by `image`, uint8 [batch, height, width, C] of any size, resized
+    ///     in the graph as bihash resizes decoded image files (see `ONNXImageInput`); needs a model with an image input.
+    /// - Throws: `BihashError.invalidArgument` for a layer type that cannot be exported or inconsistent shapes, or
+    ///   `imageInput` for a model without an image input;
     ///   `.numerical` for non-finite weights; `.limitExceeded` for a model above protobuf's 2 GiB limit;
     ///   `.invalidFormat` if libonnx's checker or strict shape inference rejects the graph.
-    public static func serialize(_ model: HashModel, includePresign: Bool = false) throws -> [UInt8] {
+    public static func serialize(_ model: HashModel, includePresign: Bool = false, imageInput: Bool = false) throws -> [UInt8] {
+        if imageInput && model.imageInput == nil {
+            throw BihashError.invalidArgument("ONNX image input: the \(model.method.rawValue) model has no image input (it was trained on feature vectors, not images)")
+        }
         let arch = try ModelArchitecture(model: model)
         let g = try ONNXGraphBuilder(irVersion: irVersion, opsetVersion: opsetVersion, graphName: "bihash_\(model.method.rawValue)_\(model.bits)")
         let k = model.bits, bytesPerCode = (k + 7) / 8
@@ -70,9 +76,27 @@ public enum ONNXExport {
         try g.addMetadata("bihash.input", ModelFile.inputJSON(model))
         try g.addMetadata("bihash.arch", arch.json)
         try g.addMetadata("bihash.fingerprint", ModelFile.hex(ModelFile.fingerprint(model: model, architecture: arch)))
-        try g.addValue(input: true, name: inputName, type: .float, dims: [-1, model.inputDimension])
-
+        if let backbone = model.backbone { try g.addMetadata(ModelFile.Key.backbone, ModelFile.backboneJSON(backbone)) }
         var h = inputName
+        if let backbone = model.backbone {
+            // Image rows or an image, then the backbone: the encoder sees its features.
+            var nchw: String
+            if imageInput {
+                nchw = try ONNXImageInput.add(to: g, backbone.imageInput).nchw
+            } else {
+                let s = Int64(backbone.imageSize)
+                try g.addValue(input: true, name: inputName, type: .float, dims: [-1, model.inputDimension])
+                try g.constant("const.backbone.image_shape", int64: [-1, s, s, 3], shape: [4])
+                try g.node("Reshape", "backbone/Rows", [inputName, "const.backbone.image_shape"], ["backbone.rows_nhwc"])
+                try g.node("Transpose", "backbone/RowsToNCHW", ["backbone.rows_nhwc"], ["backbone.rows_nchw"], intLists: ["perm": [0, 3, 1, 2]])
+                nchw = "backbone.rows_nchw"
+            }
+            h = try ONNXBackbone.add(to: g, backbone, input: nchw)
+        } else if imageInput, let shape = model.imageInput {
+            h = try ONNXImageInput.add(to: g, shape).rows
+        } else {
+            try g.addValue(input: true, name: inputName, type: .float, dims: [-1, model.inputDimension])
+        }
         if model.preprocessing == .minMaxRound {
             try g.constant("const.zero", [0], shape: [])
             try g.constant("const.one", [1], shape: [])
@@ -167,8 +191,8 @@ public enum ONNXExport {
     /// Writes `model`'s ONNX graph (see `serialize(_:includePresign:)`) to `path` atomically (temporary file in
     /// the same directory, `fsync`, `rename`).
     /// - Throws: see `serialize(_:includePresign:)`; `BihashError.io` when the file cannot be written.
-    public static func export(_ model: HashModel, to path: String, includePresign: Bool = false) throws {
-        let bytes = try serialize(model, includePresign: includePresign)
+    public static func export(_ model: HashModel, to path: String, includePresign: Bool = false, imageInput: Bool = false) throws {
+        let bytes = try serialize(model, includePresign: includePresign, imageInput: imageInput)
         try FileBytes.writeAtomically(bytes, to: path, what: "ONNX model")
     }
 
@@ -219,11 +243,14 @@ final class ONNXGraphBuilder {
         try check(connx_model_add_metadata(handle, key, value), "ONNX metadata \(key)")
     }
 
-    /// A graph input or output; a negative dimension is the symbolic batch dimension.
-    func addValue(input: Bool, name: String, type: ONNXElementType, dims: [Int]) throws {
+    /// A graph input or output; a negative dimension is symbolic, named by `dimNames` at its position (default:
+    /// the batch dimension's name).
+    func addValue(input: Bool, name: String, type: ONNXElementType, dims: [Int], dimNames: [String?] = []) throws {
         if input { try claim(name) }
         let d = dims.map(Int64.init)
-        let params: [String?] = dims.map { $0 < 0 ? ONNXExport.batchDimension : nil }
+        let params: [String?] = dims.enumerated().map { i, v in
+            v < 0 ? ((i < dimNames.count ? dimNames[i] : nil) ?? ONNXExport.batchDimension) : nil
+        }
         let status = withCStrings(params) { p in
             input ? connx_model_add_input(handle, name, type.rawValue, d.count, d, p)
                   : connx_model_add_output(handle, name, type.rawValue, d.count, d, p)

@@ -21,9 +21,13 @@ struct BihashExport: ParsableCommand {
     @Flag(help: "Add the float output \"presign\" [batch, K] to the ONNX graph.")
     var floatOutput = false
 
+    @Flag(help: "Input \"image\" uint8 [batch, height, width, C] of any size, resized in the graph (models trained on images).")
+    var imageInput = false
+
     func validate() throws {
         if onnx == nil && weights == nil { throw ValidationError("give --onnx FILE and/or --weights FILE") }
         if floatOutput && onnx == nil { throw ValidationError("--float-output needs --onnx") }
+        if imageInput && onnx == nil { throw ValidationError("--image-input needs --onnx") }
     }
 
     func run() throws {
@@ -31,7 +35,7 @@ struct BihashExport: ParsableCommand {
         try check(bihash_model_load(self.model, &model), self.model)
         defer { bihash_model_free(model) }
         if let onnx {
-            let flags = floatOutput ? Int32(BIHASH_EXPORT_PRESIGN) : 0
+            let flags = (floatOutput ? Int32(BIHASH_EXPORT_PRESIGN) : 0) | (imageInput ? Int32(BIHASH_EXPORT_IMAGE_INPUT) : 0)
             try check(bihash_model_export_onnx(model, onnx, flags), onnx)
         }
         if let weights { try check(bihash_model_save(model, weights), weights) }

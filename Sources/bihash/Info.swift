@@ -53,6 +53,7 @@ struct Info: ParsableCommand {
         print("  bits         \(bihash_model_bits(model))")
         print("  input dim    \(bihash_model_input_dim(model))")
         print("  input        \(try describe(model, "input"))")
+        print("  backbone     \(try describe(model, "backbone"))")
         print("  arch         \(try describe(model, "arch"))")
         print("  metadata     \(try describe(model, "metadata"))")
         print("  fingerprint  \(hex(try fingerprint(of: model)))")

@@ -65,9 +65,22 @@ struct DataSource {
 
     var isProtocol: Bool { part != nil }
 
-    /// Loads the data through `bihash_data_load`; the caller frees it with `bihash_data_free`.
-    func load() throws -> OpaquePointer {
+    /// True when the argument names an existing directory (of images).
+    var isDirectory: Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: argument, isDirectory: &isDir) && isDir.boolValue
+    }
+
+    /// Loads the data through `bihash_data_load`, or `bihash_data_load_images` (as `imageSize`² × `channels` rows)
+    /// for a directory; the caller frees it with `bihash_data_free`.
+    func load(imageSize: Int = 28, channels: Int = 1) throws -> OpaquePointer {
         var data: OpaquePointer?
+        if isDirectory {
+            let side = Int32(clamping: imageSize)
+            try check(bihash_data_load_images(argument, side, side, Int32(clamping: channels), &data), argument)
+            guard let data else { throw Failure("\(argument): bihash_data_load_images returned no data") }
+            return data
+        }
         let status = bihash_data_load(source, part, &data)
         if status != 0 && isProtocol && !argument.contains(":") {
             // A bare word that is neither a file nor a protocol: say both.
@@ -128,13 +141,22 @@ func encodeFeatures(_ model: OpaquePointer, _ data: OpaquePointer, label: String
     var codes = [UInt8](repeating: 0, count: rows * bytes)
     guard rows > 0 else { return codes }
     guard let features = bihash_data_features(data) else { throw Failure("\(label): no features") }
-    let chunk = 8192
+    // Image rows of another shape than the model's image input (e.g. Fashion-MNIST's 28×28×1 for a model with a
+    // 96×96×3 backbone) are converted by the library, as image files would be.
+    var dw: Int32 = 0, dh: Int32 = 0, dc: Int32 = 0, mw: Int32 = 0, mh: Int32 = 0, mc: Int32 = 0
+    try check(bihash_data_image_shape(data, &dw, &dh, &dc), label)
+    try check(bihash_model_image_shape(model, &mw, &mh, &mc), label)
+    let convert = dw > 0 && mw > 0 && (dw, dh, dc) != (mw, mh, mc)
+    let chunk = convert ? 1024 : 8192
     var start = 0
     while start < rows {
         let count = min(chunk, rows - start)
         let status = codes.withUnsafeMutableBufferPointer { buffer in
-            bihash_model_encode(model, features + start * cols, count, cols,
-                                buffer.baseAddress! + start * bytes, count * bytes)
+            convert
+                ? bihash_model_encode_pixels(model, features + start * cols, count, dw, dh, dc,
+                                             buffer.baseAddress! + start * bytes, count * bytes)
+                : bihash_model_encode(model, features + start * cols, count, cols,
+                                      buffer.baseAddress! + start * bytes, count * bytes)
         }
         try check(status, label)
         start += count

@@ -13,8 +13,23 @@ struct Train: ParsableCommand {
     @Option(help: "Bits per code, K (1...4096).")
     var bits: Int
 
-    @Option(help: "Training data: a .npy matrix, an IDX file, or a protocol name such as fashion-mnist (its train part; name:part for another).")
+    @Option(help: "Training data: a .npy matrix, an IDX file, a protocol name such as fashion-mnist (its train part; name:part for another), or a directory of PNG/JPEG images (class subdirectories give labels).")
     var input: String
+
+    @Option(help: "For an image directory: the side S of the S×S input images (default 28; with --backbone 96).")
+    var imageSize: Int?
+
+    @Option(help: "For an image directory: 1 (grey) or 3 (RGB) channels (default 1; with --backbone 3).")
+    var channels: Int?
+
+    @Option(help: "A frozen pretrained CNN in front of the hash head: efficientnet-lite0 (ImageNet, 1280 features). The input must be images.")
+    var backbone: String?
+
+    @Option(help: "The backbone's safetensors weights (default: the file tools/setup creates, see README).")
+    var backboneWeights: String?
+
+    @Option(help: "Directory caching backbone features between runs (default: none).")
+    var featureCache: String?
 
     @Option(help: "Class labels (.npy or IDX) for the input rows; required by shc unless the input is a protocol, whose labels are used.")
     var labels: String?
@@ -53,7 +68,11 @@ struct Train: ParsableCommand {
     var output: String
 
     func run() throws {
-        let data = try DataSource(input, defaultPart: "train").load()
+        if backbone == nil && (backboneWeights != nil || featureCache != nil) {
+            throw ValidationError("--backbone-weights and --feature-cache need --backbone")
+        }
+        let side = imageSize ?? (backbone == nil ? 28 : 96)
+        let data = try DataSource(input, defaultPart: "train").load(imageSize: side, channels: channels ?? (backbone == nil ? 1 : 3))
         defer { bihash_data_free(data) }
         if let labels { try check(bihash_data_load_labels(data, labels), labels) }
 
@@ -74,6 +93,11 @@ struct Train: ParsableCommand {
             try check(bihash_train_options_set_beta(options, betaA ?? 5, betaB ?? 5), "--beta-a/--beta-b")
         }
         if contrastive { try check(bihash_train_options_set_contrastive(options, 1), "--contrastive") }
+        if let backbone {
+            try check(bihash_train_options_set_backbone(options, backbone, backboneWeights, Int32(clamping: side)), "--backbone")
+            if let featureCache { try check(bihash_train_options_set_feature_cache(options, featureCache), "--feature-cache") }
+            if !quiet { printError("computing \(backbone) features (\(side)×\(side) px) of \(bihash_data_rows(data)) images before training…\n") }
+        }
         if !quiet && stderrIsTerminal {
             try check(bihash_train_options_set_progress(options, { progress, _ in
                 guard let p = progress?.pointee else { return 0 }

@@ -5,6 +5,9 @@ Input:  {"dir": "/usr/share/datasets/fashion-mnist", "binarize_rows": [test imag
 Output: shapes, the first 20 labels of each split, label counts, pixel sums of a few images, and the autoencoder
         input binarisation (ALGORITHMS.md 1.4a, float32 as torchvision ToTensor + BH min_max_normalization + round)
         of the requested test images.
+        With "subset": {"queries_per_class": q, "database_per_class": d}: the `fashion-mnist-20k` selection (TARGETS.md)
+        — query indices (first q test images of each class, class by class) and the sorted database indices (first d
+        train images of each class) with the sorted pixel sums of those database images.
 """
 import gzip
 import json
@@ -46,6 +49,16 @@ def main():
         }
         if split == "t10k":
             out["binarized"] = {str(i): [int(v) for v in binarize(images[i])] for i in cfg.get("binarize_rows", [])}
+        if "subset" in cfg:
+            key = "queries_per_class" if split == "t10k" else "database_per_class"
+            n = cfg["subset"][key]
+            chosen = np.concatenate([np.flatnonzero(labels == c)[:n] for c in range(10)])
+            if split == "t10k":
+                out["subset_queries"] = [int(i) for i in chosen]
+            else:
+                chosen = np.sort(chosen)
+                out["subset_database_sorted"] = [int(i) for i in chosen]
+                out["subset_database_pixel_sums"] = sorted(int(v) for v in images[chosen].astype(np.int64).sum(axis=(1, 2)))
     json.dump(out, sys.stdout)
 
 

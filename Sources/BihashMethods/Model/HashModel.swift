@@ -10,8 +10,10 @@ public final class HashModel {
     public let method: HashMethod
     /// K, bits per code.
     public let bits: Int
-    /// D, the expected feature dimension of each input row.
+    /// D, the expected feature dimension of each input row (S·S·3 image values for a model with a backbone).
     public let inputDimension: Int
+    /// A frozen pretrained CNN between the input rows and the encoder (nil: the encoder sees the rows).
+    public let backbone: ImageBackbone?
     public let preprocessing: InputPreprocessing
     /// Maps preprocessed inputs [N, D] to pre-sign values U: [N, K] (evaluated in eval mode).
     public let encoder: Sequential<Float>
@@ -21,17 +23,38 @@ public final class HashModel {
     /// Free-form facts about how the model was trained (recipe, γ, epochs, seed…), stored with the weights.
     public var metadata: [String: String]
 
+    /// - Parameter backbone: a frozen CNN in front of the encoder; then `inputDimension` must be its S·S·3, the
+    ///   preprocessing `.none`, and `imageInput` is set to its S × S × 3.
     public init(method: HashMethod, bits: Int, inputDimension: Int, preprocessing: InputPreprocessing = .none,
-                encoder: Sequential<Float>, metadata: [String: String] = [:]) throws {
+                encoder: Sequential<Float>, metadata: [String: String] = [:], backbone: ImageBackbone? = nil) throws {
         try PackedCodes.validateBits(bits)
         try require(inputDimension >= 1, "input dimension must be ≥ 1, got \(inputDimension)")
+        if let backbone {
+            try require(inputDimension == backbone.inputDimension && preprocessing == .none,
+                        "a model with the \(backbone.name) backbone takes \(backbone.imageSize)×\(backbone.imageSize)×3 image rows (\(backbone.inputDimension) values) without preprocessing, got dimension \(inputDimension), preprocessing \(preprocessing.rawValue)")
+        }
         self.method = method
         self.bits = bits
         self.inputDimension = inputDimension
         self.preprocessing = preprocessing
         self.encoder = encoder
         self.metadata = metadata
+        self.backbone = backbone
+        self.imageInput = backbone?.imageInput
     }
+
+    /// The trained `head` (whose input rows are the backbone's features) behind `backbone`: a model that takes
+    /// image rows, or image files, and gives the head's codes.
+    /// - Throws: `BihashError.invalidArgument` unless the head takes the backbone's features without preprocessing.
+    public convenience init(head: HashModel, backbone: ImageBackbone) throws {
+        try require(head.backbone == nil && head.inputDimension == backbone.featureDimension && head.preprocessing == .none,
+                    "a head behind the \(backbone.name) backbone must take its \(backbone.featureDimension) features without preprocessing; this \(head.method.rawValue) model takes \(head.inputDimension) values (\(head.preprocessing.rawValue))")
+        try self.init(method: head.method, bits: head.bits, inputDimension: backbone.inputDimension,
+                      encoder: head.encoder, metadata: head.metadata, backbone: backbone)
+    }
+
+    /// Width of the encoder's input rows: the backbone's features, or the model's input rows.
+    public var headInputDimension: Int { backbone?.featureDimension ?? inputDimension }
 
     /// Rows encoded per encoder call, bounding temporary memory for large inputs.
     public static let encodeChunkRows = 4096
@@ -46,7 +69,9 @@ public final class HashModel {
         var start = 0
         while start < x.rows {
             let end = min(x.rows, start + HashModel.encodeChunkRows)
-            let u = try encoder.forward(preprocessing.apply(x.rows(start..<end)), training: false)
+            var rows = preprocessing.apply(x.rows(start..<end))
+            if let backbone { rows = try backbone.features(rows: rows) }
+            let u = try encoder.forward(rows, training: false)
             out.append(contentsOf: u.scalars)
             start = end
         }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <turbojpeg.h>
 #include <zlib.h>
 
@@ -301,6 +302,35 @@ int main(int argc, char **argv) {
     BAD("file with a part", bihash_data_load(path("missing.npy"), "train", &dummy), BIHASH_ERR_INVALID_ARGUMENT);
     BAD("unknown file type", bihash_data_load(path("features.txt"), "", &dummy), BIHASH_ERR_INVALID_ARGUMENT);
     CHECK_TRUE(dummy == NULL);
+    /* An image folder with class subdirectories: labels by subdirectory name order, rows in file name order. */
+    {
+        CHECK_TRUE(mkdir(path("folder"), 0755) == 0 && mkdir(path("folder/b_dog"), 0755) == 0 &&
+                   mkdir(path("folder/a_cat"), 0755) == 0);
+        CHECK_TRUE(write_png(path("folder/b_dog/1.png"), PNG_FORMAT_RGB, 10, 6, 0) == 0);
+        CHECK_TRUE(write_png(path("folder/a_cat/2.png"), PNG_FORMAT_GRAY, 5, 5, 0) == 0);
+        CHECK_TRUE(write_png(path("folder/a_cat/1.png"), PNG_FORMAT_RGBA, 7, 9, 0) == 0);
+        bihash_data *images = NULL;
+        OK(bihash_data_load_images(path("folder"), 8, 4, 3, &images));
+        CHECK_TRUE(bihash_data_rows(images) == 3 && bihash_data_cols(images) == 8 * 4 * 3);
+        const int32_t *yl = bihash_data_labels(images);
+        CHECK_TRUE(yl != NULL && yl[0] == 0 && yl[1] == 0 && yl[2] == 1);
+        int fw = 0, fh = 0, fc = 0;
+        OK(bihash_data_image_shape(images, &fw, &fh, &fc));
+        CHECK_TRUE(fw == 8 && fh == 4 && fc == 3);
+        const float *px = bihash_data_features(images);
+        int in_range = 1;
+        for (size_t i = 0; i < 3 * 8 * 4 * 3; i++) in_range &= px[i] >= 0.0f && px[i] <= 1.0f;
+        CHECK_TRUE(in_range);
+        bihash_data_free(images);
+        BAD("image folder: NULL directory", bihash_data_load_images(NULL, 8, 8, 3, &dummy), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("image folder: NULL out", bihash_data_load_images(path("folder"), 8, 8, 3, NULL), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("image folder: 2 channels", bihash_data_load_images(path("folder"), 8, 8, 2, &dummy), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("image folder: zero width", bihash_data_load_images(path("folder"), 0, 8, 3, &dummy), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("image folder: missing", bihash_data_load_images(path("no-such-folder"), 8, 8, 3, &dummy), BIHASH_ERR_IO);
+        CHECK_TRUE(mkdir(path("empty-folder"), 0755) == 0);
+        BAD("image folder: no images", bihash_data_load_images(path("empty-folder"), 8, 8, 3, &dummy), BIHASH_ERR_INVALID_ARGUMENT);
+        CHECK_TRUE(dummy == NULL);
+    }
     /* A .npy float32 matrix and int64 labels written by hand. */
     {
         const char hdr[] = "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3), }";
@@ -502,12 +532,83 @@ int main(int argc, char **argv) {
     BAD("a .npy file as a model", bihash_model_load(path("m.npy"), &mdummy), BIHASH_ERR_INVALID_FORMAT);
     CHECK_TRUE(mdummy == NULL);
 
+    /* ---- Image rows of another shape: bihash_model_encode_pixels converts them (area resize) ---- */
+    {
+        int iw2 = 0, ih2 = 0, ic2 = 0;
+        OK(bihash_model_image_shape(model, &iw2, &ih2, &ic2));
+        CHECK_TRUE(iw2 == 4 && ih2 == 4 && ic2 == 1);
+        int zw = -1;
+        OK(bihash_model_image_shape(lsh16, &zw, NULL, NULL));
+        CHECK_TRUE(zw == 0);
+        BAD("image shape of NULL", bihash_model_image_shape(NULL, &zw, NULL, NULL), BIHASH_ERR_INVALID_ARGUMENT);
+        enum { P = 5 };
+        static float big[P * 64], small[P * 16];
+        for (int i = 0; i < P * 64; i++) big[i] = (float)((i * 7 + (i / 64) * 13) % 256) / 255.0f;
+        /* 8×8 → 4×4 area resize = mean of 2×2 blocks, in bihash's order: x pass, then y pass, then / 255. */
+        for (int n = 0; n < P; n++)
+            for (int yy = 0; yy < 4; yy++)
+                for (int xx = 0; xx < 4; xx++) {
+                    float r[2];
+                    for (int k = 0; k < 2; k++) {
+                        const float *row = big + n * 64 + (2 * yy + k) * 8 + 2 * xx;
+                        r[k] = 0.5f * (row[0] * 255.0f) + 0.5f * (row[1] * 255.0f);
+                    }
+                    small[n * 16 + yy * 4 + xx] = (0.5f * r[0] + 0.5f * r[1]) / 255.0f;
+                }
+        uint8_t direct[P * 4], converted[P * 4];
+        OK(bihash_model_encode(model, small, P, 16, direct, sizeof direct));
+        OK(bihash_model_encode_pixels(model, big, P, 8, 8, 1, converted, sizeof converted));
+        CHECK_TRUE(memcmp(direct, converted, sizeof direct) == 0);
+        BAD("pixels: 2 channels", bihash_model_encode_pixels(model, big, P, 8, 8, 2, converted, sizeof converted), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("pixels: NULL rows", bihash_model_encode_pixels(model, NULL, P, 8, 8, 1, converted, sizeof converted), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("pixels: small buffer", bihash_model_encode_pixels(model, big, P, 8, 8, 1, converted, 3), BIHASH_ERR_BUFFER_TOO_SMALL);
+        BAD("pixels: model without image input", bihash_model_encode_pixels(lsh16, big, P, 8, 8, 1, converted, sizeof converted), BIHASH_ERR_NOT_SUPPORTED);
+        big[3] = 1.5f;
+        BAD("pixels: value above 1", bihash_model_encode_pixels(model, big, P, 8, 8, 1, converted, sizeof converted), BIHASH_ERR_INVALID_ARGUMENT);
+        /* The same conversion on a data object. */
+        big[3] = 0.0f;
+        bihash_data *bigdata = NULL, *smalldata = NULL;
+        OK(bihash_data_load_images(path("folder"), 8, 8, 1, &bigdata));
+        OK(bihash_data_convert_images(bigdata, 4, 4, 1, &smalldata));
+        CHECK_TRUE(bihash_data_rows(smalldata) == 3 && bihash_data_cols(smalldata) == 16 && bihash_data_labels(smalldata)[2] == 1);
+        int cw = 0, chh = 0, cc = 0;
+        OK(bihash_data_image_shape(smalldata, &cw, &chh, &cc));
+        CHECK_TRUE(cw == 4 && chh == 4 && cc == 1);
+        bihash_data *notimages = NULL, *ddummy = NULL;
+        OK(bihash_data_new(x, N, D, NULL, &notimages));
+        BAD("convert data without an image shape", bihash_data_convert_images(notimages, 4, 4, 1, &ddummy), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("convert to 0 wide", bihash_data_convert_images(bigdata, 0, 4, 1, &ddummy), BIHASH_ERR_INVALID_ARGUMENT);
+        CHECK_TRUE(ddummy == NULL);
+        bihash_data_free(notimages);
+        bihash_data_free(smalldata);
+        bihash_data_free(bigdata);
+    }
+
+    /* ---- Backbone options (the training itself is covered by the CLI and Swift tests) ---- */
+    {
+        bihash_train_options *bo = NULL;
+        OK(bihash_train_options_new(&bo));
+        BAD("unknown backbone", bihash_train_options_set_backbone(bo, "resnet50", NULL, 0), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("backbone size 16", bihash_train_options_set_backbone(bo, "efficientnet-lite0", NULL, 16), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("missing backbone weights", bihash_train_options_set_backbone(bo, "efficientnet-lite0", path("none.safetensors"), 0), BIHASH_ERR_IO);
+        BAD("a bihash model as backbone weights", bihash_train_options_set_backbone(bo, "efficientnet-lite0", path("model.safetensors"), 0), BIHASH_ERR_INVALID_FORMAT);
+        OK(bihash_train_options_set_backbone(bo, NULL, NULL, 0));
+        OK(bihash_train_options_set_feature_cache(bo, path("cache")));
+        OK(bihash_train_options_set_feature_cache(bo, NULL));
+        BAD("empty cache directory", bihash_train_options_set_feature_cache(bo, ""), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("NULL options", bihash_train_options_set_backbone(NULL, "efficientnet-lite0", NULL, 0), BIHASH_ERR_INVALID_ARGUMENT);
+        bihash_train_options_free(bo);
+    }
+
     /* ---- ONNX export ---- */
     {
         int s = bihash_model_export_onnx(model, path("model.onnx"), BIHASH_EXPORT_PRESIGN);
         CHECK_TRUE(s == BIHASH_OK || s == BIHASH_ERR_NOT_SUPPORTED);
         if (s != BIHASH_OK) fprintf(stderr, "note: ONNX export: %s\n", bihash_last_error());
         BAD("unknown export flag", bihash_model_export_onnx(model, path("x.onnx"), 8), BIHASH_ERR_INVALID_ARGUMENT);
+        BAD("unknown export flag 4", bihash_model_export_onnx(model, path("x.onnx"), 4), BIHASH_ERR_INVALID_ARGUMENT);
+        /* The model takes 4×4 grey images: an "image" input of any size resized in the graph. */
+        OK(bihash_model_export_onnx(model, path("image.onnx"), BIHASH_EXPORT_IMAGE_INPUT | BIHASH_EXPORT_PRESIGN));
         BAD("NULL path", bihash_model_export_onnx(model, NULL, 0), BIHASH_ERR_INVALID_ARGUMENT);
     }
 

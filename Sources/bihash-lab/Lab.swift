@@ -12,7 +12,7 @@ struct Lab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bihash-lab",
         abstract: "bihash developer experiments: the Fashion-MNIST demo and the training benchmark.",
-        subcommands: [Demo.self, BenchTrain.self])
+        subcommands: [Demo.self, BenchTrain.self, BackboneDemo.self])
 }
 
 /// Writes a line to standard error (progress and notes; results go to standard output).
