@@ -34,10 +34,11 @@ public struct DecodedImage: Sendable, Equatable {
 /// `maxPixels` pixels, files at most `maxFileSize` bytes; and, against decompression bombs (a tiny file claiming a
 /// huge image), the claimed pixel count must be one the file's size can encode: at most `maxPNGPixelsPerByte`
 /// pixels per file byte for PNG (deflate expands at most 1032:1, a pixel takes at least 1 bit) and
-/// `maxJPEGPixelsPerByte` for sequential Huffman-coded JPEG (every 8×8 block of every component costs at least
-/// one bit, components are subsampled at most 4×4). Progressive and arithmetic-coded JPEGs, which can legitimately
-/// be smaller, are bounded by `maxPixels` only. A truncated JPEG (no end-of-image marker after its last scan, or
-/// libjpeg's "premature end" warnings) is an error, not an image with its missing part filled in.
+/// `maxJPEGPixelsPerByte` for Huffman-coded JPEG, baseline or progressive (every 8×8 block of a scanned component
+/// costs at least one bit, components are subsampled at most 4×4). Arithmetic-coded JPEGs, which can legitimately
+/// be smaller, are bounded by `maxPixels` only. A truncated JPEG (no end-of-image marker after its last scan) and
+/// any JPEG libjpeg warns about (corrupt data, bogus progression) is an error, not an image with its missing part
+/// filled in with gray.
 ///
 /// ```swift
 /// let row = try ImageDecoder.inputRow(path: "shirt.png", width: 28, height: 28, channels: 1)   // 784 floats
@@ -54,7 +55,7 @@ public enum ImageDecoder {
     public static let maxFileSize = 1 << 30
     /// Most pixels a PNG may claim per byte of file: 8 pixels per byte at 1 bit per pixel × deflate's 1032:1.
     public static let maxPNGPixelsPerByte = 8 * 1032
-    /// Most pixels a sequential Huffman JPEG may claim per byte of file: 8 bits × 64 pixels per block × 16 (4×4
+    /// Most pixels a Huffman-coded JPEG may claim per byte of file: 8 bits × 64 pixels per block × 16 (4×4
     /// subsampling of the least-sampled component).
     public static let maxJPEGPixelsPerByte = 8 * 64 * 16
 
@@ -284,10 +285,12 @@ public enum ImageDecoder {
         guard jpegReachesEndOfImage(bytes) else {
             throw BihashError.invalidFormat("\(source): truncated JPEG: its data ends before the end-of-image marker")
         }
-        // Sequential Huffman frames (SOF0, SOF1, SOF3) code every block: their size bounds the pixel count.
-        if let sof = jpegFrameMarker(bytes), [0xC0, 0xC1, 0xC3].contains(sof) {
+        // Huffman-coded frames (SOF0–SOF3) spend at least one bit on every block of the components of their first
+        // scan (progressive files start each component with a DC scan: anything else is a warning, hence an error
+        // below), so their size bounds the pixel count. Arithmetic coding (SOF9–SOF11) can go below a bit.
+        if let sof = jpegFrameMarker(bytes), (0xC0...0xC3).contains(sof) {
             try checkDensity(width: width, height: height, fileSize: bytes.count, perByte: maxJPEGPixelsPerByte,
-                             reason: "a sequential Huffman JPEG spends at least one bit per 8×8 block", source: source)
+                             reason: "a Huffman-coded JPEG spends at least one bit per 8×8 block", source: source)
         }
         let isCMYK = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
         let isGray = colorspace == Int32(TJCS_GRAY.rawValue)
@@ -295,20 +298,16 @@ public enum ImageDecoder {
         let decodedChannels = isCMYK ? 4 : isGray ? 1 : 3
         var pixels = [UInt8](repeating: 0, count: width * height * decodedChannels)
         // TJFLAG_LIMITSCANS: more than 500 progressive scans is an error (a CPU-exhaustion input, not a photo).
+        // TJFLAG_STOPONWARNING: libjpeg's warnings (data ending early, a bogus progression, extraneous bytes) are
+        // errors: libjpeg would fill what is missing with gray, and only the first warning is ever reported, so
+        // an innocuous one could hide one that matters.
         let result = bytes.withUnsafeBufferPointer { src in
             pixels.withUnsafeMutableBufferPointer { dst in
-                tjDecompress2(handle, src.baseAddress, size, dst.baseAddress, w, 0, h, Int32(format.rawValue), TJFLAG_LIMITSCANS)
+                tjDecompress2(handle, src.baseAddress, size, dst.baseAddress, w, 0, h, Int32(format.rawValue),
+                              TJFLAG_LIMITSCANS | TJFLAG_STOPONWARNING)
             }
         }
-        if result != 0 {
-            // Warnings such as extraneous bytes before a marker leave a usable image; errors do not, and neither
-            // does truncated data ("Premature end of JPEG file", "premature end of data segment"), which libjpeg
-            // would fill with gray.
-            let m = message()
-            guard tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue), !m.lowercased().contains("premature end") else {
-                throw BihashError.invalidFormat("\(source): corrupt JPEG: \(m)")
-            }
-        }
+        guard result == 0 else { throw BihashError.invalidFormat("\(source): corrupt JPEG: \(message())") }
         if isCMYK {
             // Adobe-inverted CMYK (what TurboJPEG returns): R = C·K/255, G = M·K/255, B = Y·K/255.
             var rgb = [UInt8](repeating: 0, count: width * height * 3)

@@ -107,11 +107,13 @@ import Testing
         #expect(decoded.isEmpty, "prefixes of \(jpeg.count) bytes that decoded: \(decoded)")
     }
 
-    @Test func sequentialJPEGBombIsRejectedBeforeDecoding() throws {
-        // A baseline JPEG whose SOF claims 16000×16000: each 8×8 block costs at least one bit, so ~250 bytes cannot
-        // hold 2^28 pixels; refused from the header.
-        var jpeg = try Self.encodeJPEG(width: 16, height: 16, progressive: false)
-        let sof = try #require((0..<(jpeg.count - 9)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
+    @Test(arguments: [false, true])
+    func huffmanJPEGBombIsRejectedBeforeDecoding(progressive: Bool) throws {
+        // A baseline (SOF0) or progressive (SOF2) JPEG whose frame claims 16000×16000: each 8×8 block costs at
+        // least one bit, so a file of a few hundred bytes cannot hold 2^28 pixels; refused from the header.
+        var jpeg = try Self.encodeJPEG(width: 16, height: 16, progressive: progressive)
+        let marker: UInt8 = progressive ? 0xC2 : 0xC0
+        let sof = try #require((0..<(jpeg.count - 9)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == marker })
         jpeg[sof + 5] = UInt8(16000 >> 8); jpeg[sof + 6] = UInt8(16000 & 0xFF)   // height
         jpeg[sof + 7] = UInt8(16000 >> 8); jpeg[sof + 8] = UInt8(16000 & 0xFF)   // width
         let message = Self.limitExceeded { _ = try ImageDecoder.decode(bytes: jpeg, source: "bomb.jpg") }
