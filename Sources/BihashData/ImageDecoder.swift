@@ -20,7 +20,8 @@ public struct DecodedImage: Sendable, Equatable {
 /// into a model's input rows.
 ///
 /// Supported: PNG grayscale, gray+alpha, RGB, RGBA, palette and 16-bit (reduced to 8 bits by libpng); JPEG
-/// baseline and progressive, grayscale, YCbCr and CMYK/YCCK (Adobe-inverted CMYK, converted as R = C·K/255).
+/// baseline and progressive (Huffman-coded), grayscale, YCbCr and CMYK/YCCK (Adobe-inverted CMYK, converted as
+/// R = C·K/255).
 ///
 /// Conversion to an input row (`inputRow`), in this order:
 /// 1. **Alpha** is composited on **white**: v' = v·α + 255·(1 − α) (α = alpha/255); images without alpha are as is.
@@ -35,8 +36,8 @@ public struct DecodedImage: Sendable, Equatable {
 /// huge image), the claimed pixel count must be one the file's size can encode: at most `maxPNGPixelsPerByte`
 /// pixels per file byte for PNG (deflate expands at most 1032:1, a pixel takes at least 1 bit) and
 /// `maxJPEGPixelsPerByte` for Huffman-coded JPEG, baseline or progressive (every 8×8 block of a scanned component
-/// costs at least one bit, components are subsampled at most 4×4). Arithmetic-coded JPEGs, which can legitimately
-/// be smaller, are bounded by `maxPixels` only. A truncated JPEG (no end-of-image marker after its last scan) and
+/// costs at least one bit, components are subsampled at most 4×4). Arithmetic-coded JPEGs, whose size bounds
+/// nothing, are not decoded. A truncated JPEG (no end-of-image marker after its last scan) and
 /// any JPEG libjpeg warns about (corrupt data, bogus progression) is an error, not an image with its missing part
 /// filled in with gray.
 ///
@@ -287,11 +288,18 @@ public enum ImageDecoder {
         }
         // Huffman-coded frames (SOF0–SOF3) spend at least one bit on every block of the components of their first
         // scan (progressive files start each component with a DC scan: anything else is a warning, hence an error
-        // below), so their size bounds the pixel count. Arithmetic coding (SOF9–SOF11) can go below a bit.
-        if let sof = jpegFrameMarker(bytes), (0xC0...0xC3).contains(sof) {
-            try checkDensity(width: width, height: height, fileSize: bytes.count, perByte: maxJPEGPixelsPerByte,
-                             reason: "a Huffman-coded JPEG spends at least one bit per 8×8 block", source: source)
+        // below), so their size bounds the pixel count. Arithmetic coding (SOF9–SOF11) can spend far less than a
+        // bit per block, so nothing but `maxPixels` would bound it: it is refused (web browsers do not decode it
+        // either). A file whose frame header cannot be found by walking its markers has garbage between segments,
+        // which libjpeg would only warn about.
+        guard let sof = jpegFrameMarker(bytes) else {
+            throw BihashError.invalidFormat("\(source): corrupt JPEG: no frame header (SOF) found by walking its markers")
         }
+        guard (0xC0...0xC3).contains(sof) else {
+            throw BihashError.invalidFormat("\(source): unsupported JPEG coding (frame marker 0xFF\(String(sof, radix: 16, uppercase: true))): bihash decodes Huffman-coded JPEG (baseline, extended, progressive), not arithmetic-coded")
+        }
+        try checkDensity(width: width, height: height, fileSize: bytes.count, perByte: maxJPEGPixelsPerByte,
+                         reason: "a Huffman-coded JPEG spends at least one bit per 8×8 block", source: source)
         let isCMYK = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
         let isGray = colorspace == Int32(TJCS_GRAY.rawValue)
         let format: TJPF = isCMYK ? TJPF_CMYK : isGray ? TJPF_GRAY : TJPF_RGB

@@ -120,6 +120,21 @@ import Testing
         #expect(message?.contains("16000×16000") == true, "\(message ?? "no error")")
     }
 
+    @Test func arithmeticCodedAndMarkerlessJPEGsAreRefusedBeforeDecoding() throws {
+        // Arithmetic coding can spend far less than a bit per block, so its size bounds nothing: refused from
+        // the frame marker (SOF9 here, a baseline file relabelled; libjpeg would decode its header).
+        var jpeg = try Self.encodeJPEG(width: 16, height: 16, progressive: false)
+        let sof = try #require((0..<(jpeg.count - 9)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
+        jpeg[sof + 1] = 0xC9
+        #expect(throws: BihashError.invalidFormat("arith.jpg: unsupported JPEG coding (frame marker 0xFFC9): bihash decodes Huffman-coded JPEG (baseline, extended, progressive), not arithmetic-coded")) {
+            _ = try ImageDecoder.decode(bytes: jpeg, source: "arith.jpg")
+        }
+        // Garbage between the start marker and the next segment (libjpeg only warns): refused.
+        let original = try Self.encodeJPEG(width: 16, height: 16, progressive: false)
+        let garbled = Array(original[0..<2]) + [0x00, 0x11] + Array(original[2...])
+        #expect(throws: BihashError.self) { _ = try ImageDecoder.decode(bytes: garbled, source: "garbled.jpg") }
+    }
+
     @Test func inputRowOfATallImageDoesNotBuildAFullFloatPlane() throws {
         // 1×20000 gray → 1×4: the conversion works row by row (no width·height·channels float buffer).
         let img = DecodedImage(width: 1, height: 20000, channels: 1, pixels: (0..<20000).map { UInt8($0 / 5000 * 60) })
