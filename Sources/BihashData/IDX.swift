@@ -60,10 +60,9 @@ public struct IDXArray: Sendable, Equatable {
     /// Wraps a payload; throws unless `payload.count` equals the element count of `shape` times the width.
     public init(dataType: IDXDataType, shape: [Int], payload: [UInt8], source: String = "<memory>") throws {
         try require(shape.allSatisfy { $0 >= 0 }, "IDX shape \(shape) has a negative dimension")
-        let n = try Tensor<Float>.elementCount(shape)
-        let (bytes, overflow) = n.multipliedReportingOverflow(by: dataType.byteWidth)
-        try require(!overflow && bytes == payload.count,
-                    "IDX array of shape \(shape) and type \(dataType) needs \(overflow ? "too many" : String(bytes)) bytes, got \(payload.count)")
+        let bytes = NPY.byteCount(shape: shape, width: dataType.byteWidth)
+        try require(bytes != nil && bytes == payload.count,
+                    "IDX array of shape \(shape) and type \(dataType) needs \(bytes.map(String.init) ?? "too many (the shape overflows)") bytes, got \(payload.count)")
         self.dataType = dataType
         self.shape = shape
         self.payload = payload
@@ -140,7 +139,9 @@ public struct IDXArray: Sendable, Equatable {
 ///
 /// Layout: two zero bytes, a type byte, a dimension count, then one big-endian `UInt32` per dimension, then the
 /// elements in row-major order. The reader checks all of it and never trusts the header for an allocation: a
-/// plain file's length is checked against the header before reading, a gzip stream is inflated in bounded chunks.
+/// plain file's length is checked against the header before reading, a gzip stream is inflated in bounded chunks
+/// (4 MiB) and its buffer grows only as real data arrives. Limits: 1 to `maxDimensions` (32) dimensions, and a shape
+/// whose non-zero dimensions times the element width fit `Int` (`limitExceeded` otherwise).
 ///
 /// ```swift
 /// let images = try IDXReader.read(path: "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
@@ -195,16 +196,11 @@ public enum IDXReader {
         }
         let dimBytes = try readBytes(4 * ndims, 4)
         var shape = [Int]()
-        var count = 1
-        for d in 0..<ndims {
-            let v = (0..<4).reduce(0) { $0 << 8 | Int(dimBytes[4 * d + $1]) }
-            shape.append(v)
-            let (p, o) = count.multipliedReportingOverflow(by: v)
-            if o { throw BihashError.limitExceeded("'\(path)': IDX dimensions \(shape)… overflow the element count") }
-            count = p
+        for d in 0..<ndims { shape.append((0..<4).reduce(0) { $0 << 8 | Int(dimBytes[4 * d + $1]) }) }
+        // Non-zero dimensions only: a zero must not hide an overflowing product of the others.
+        guard let bytes = NPY.byteCount(shape: shape, width: dataType.byteWidth) else {
+            throw BihashError.limitExceeded("'\(path)': IDX shape \(shape) of \(dataType) overflows the byte count")
         }
-        let (bytes, overflow) = count.multipliedReportingOverflow(by: dataType.byteWidth)
-        if overflow { throw BihashError.limitExceeded("'\(path)': IDX shape \(shape) of \(dataType) overflows the byte count") }
         return (dataType, shape, 4 + 4 * ndims, bytes)
     }
 

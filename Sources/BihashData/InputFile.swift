@@ -40,8 +40,9 @@ final class InputFile {
     func read(count: Int, at offset: Int, what: String) throws -> [UInt8] {
         if count == 0 { return [] }
         guard offset >= 0, count > 0, offset <= size, count <= size - offset else {
+            // `offset + count` may overflow for a hostile count: report the two numbers instead of their sum.
             throw BihashError.invalidFormat(
-                "'\(path)' is truncated: \(what) needs bytes \(offset)..<\(offset + count) but the file has \(size) bytes")
+                "'\(path)' is truncated: \(what) needs \(count) bytes at offset \(offset) but the file has \(size) bytes")
         }
         var out = [UInt8](repeating: 0, count: count)
         var done = 0
@@ -54,7 +55,7 @@ final class InputFile {
                 }
                 if n == 0 {
                     throw BihashError.invalidFormat(
-                        "'\(path)' is truncated: \(what) ended after \(offset + done) of \(offset + count) bytes")
+                        "'\(path)' is truncated: \(what) ended after \(done) of \(count) bytes at offset \(offset)")
                 }
                 done += n
             }

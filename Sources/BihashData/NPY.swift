@@ -53,12 +53,13 @@ public struct NPYArray: Sendable, Equatable {
     public var count: Int { payload.count / dataType.byteWidth }
 
     /// Wraps a payload; throws unless its length matches `shape` and `dataType`.
+    /// - Throws: `BihashError.invalidArgument` for a negative dimension, a shape whose non-zero dimensions multiply
+    ///   past `Int` (even when another dimension is 0), or a payload of the wrong length.
     public init(dataType: NPYDataType, shape: [Int], payload: [UInt8], source: String = "<memory>") throws {
         try require(shape.allSatisfy { $0 >= 0 }, "NPY shape \(shape) has a negative dimension")
-        let n = try Tensor<Float>.elementCount(shape)
-        let (bytes, overflow) = n.multipliedReportingOverflow(by: dataType.byteWidth)
-        try require(!overflow && bytes == payload.count,
-                    "NPY array of shape \(shape) and dtype \(dataType) needs \(overflow ? "too many" : String(bytes)) bytes, got \(payload.count)")
+        let bytes = NPY.byteCount(shape: shape, width: dataType.byteWidth)
+        try require(bytes != nil && bytes == payload.count,
+                    "NPY array of shape \(shape) and dtype \(dataType) needs \(bytes.map(String.init) ?? "too many (the shape overflows)") bytes, got \(payload.count)")
         self.dataType = dataType
         self.shape = shape
         self.payload = payload
@@ -128,7 +129,9 @@ public struct NPYArray: Sendable, Equatable {
 ///
 /// The reader validates the magic string, version, header dictionary (`descr`, `fortran_order`, `shape` and nothing
 /// else), the dtype, and the payload length against the file length **before** allocating the payload, so a file
-/// whose header lies about its shape is rejected cheaply. Fortran-ordered arrays of rank ≥ 2 are rejected (rank 0
+/// whose header lies about its shape is rejected cheaply. Limits: a header of at most `maxHeaderLength` bytes
+/// (1 MiB), nesting depth 8 in the header literal, and a shape whose non-zero dimensions times the element width
+/// fit `Int` (checked arithmetic; `limitExceeded` otherwise). Fortran-ordered arrays of rank ≥ 2 are rejected (rank 0
 /// and 1 have the same layout in both orders and are accepted). Big-endian files are byte-swapped.
 ///
 /// The writer emits version 1.0 (2.0 if the header would not fit), headers padded to 64 bytes as NumPy does, and
@@ -142,8 +145,23 @@ public struct NPYArray: Sendable, Equatable {
 public enum NPY {
     /// The six magic bytes `\x93NUMPY`.
     public static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
-    /// Largest header accepted (NumPy itself refuses headers over 10,000 bytes by default).
+    /// Largest header accepted (NumPy itself refuses headers over 10,000 bytes by default), checked before the
+    /// header is read.
     public static let maxHeaderLength = 1 << 20
+
+    /// Bytes of an array of `shape` with elements of `width` bytes, or nil when the product of the **non-zero**
+    /// dimensions times `width` overflows `Int`. Zeros are skipped so that a shape such as (0, 2^62, 2^62), which
+    /// holds no element, cannot later overflow a product of a subset of its dimensions (`floatMatrix`'s columns).
+    static func byteCount(shape: [Int], width: Int) -> Int? {
+        var nonZero = width, hasZero = false
+        for d in shape {
+            if d == 0 { hasZero = true; continue }
+            let (p, o) = nonZero.multipliedReportingOverflow(by: d)
+            if o { return nil }
+            nonZero = p
+        }
+        return hasZero ? 0 : nonZero
+    }
 
     // MARK: - Reading
 
@@ -184,8 +202,9 @@ public enum NPY {
         let (dataType, swap, shape, payloadSize) = try parseHeader(header, path: source)
         let available = bytes.count - dataOffset
         guard available == payloadSize else {
-            throw BihashError.invalidFormat(
-                "'\(source)': the NPY header says shape \(shape) of \(dataType) = \(payloadSize) data bytes, found \(available)")
+            throw BihashError.invalidFormat(available < payloadSize
+                ? "'\(source)' is truncated: the NPY header says shape \(shape) of \(dataType) = \(payloadSize) data bytes, found \(available)"
+                : "'\(source)' is longer than its NPY header says: shape \(shape) of \(dataType) = \(payloadSize) data bytes, found \(available)")
         }
         var payload = Array(bytes[dataOffset...])
         if swap { byteSwap(&payload, width: dataType.byteWidth) }
@@ -285,10 +304,9 @@ public enum NPY {
             throw BihashError.invalidFormat("'\(path)': unsupported NPY dtype '\(descr)' (supported: \(supported))")
         }
         let swap = mark == ">" && dataType.byteWidth > 1
-        var count = 1, overflow = false
-        for d in shape where !overflow { (count, overflow) = count.multipliedReportingOverflow(by: d) }
-        let (bytes, overflowBytes) = count.multipliedReportingOverflow(by: dataType.byteWidth)
-        if overflow || overflowBytes { throw BihashError.limitExceeded("'\(path)': NPY shape \(shape) of \(dataType) overflows the byte count") }
+        guard let bytes = byteCount(shape: shape, width: dataType.byteWidth) else {
+            throw BihashError.limitExceeded("'\(path)': NPY shape \(shape) of \(dataType) overflows the byte count")
+        }
         return (dataType, swap, shape, bytes)
     }
 

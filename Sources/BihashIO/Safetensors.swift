@@ -83,17 +83,19 @@ public struct SafetensorsTensor: Equatable, Sendable {
         return Tensor(uncheckedShape: shape, scalars: scalars)
     }
 
-    /// shape.product × width, or nil on overflow; throws for a negative dimension.
+    /// shape.product × width, or nil when the product of the **non-zero** dimensions × width overflows (a zero
+    /// dimension must not hide an overflowing product of the others: `Tensor.cols` multiplies a subset of them);
+    /// throws for a negative dimension.
     static func byteCount(dtype: SafetensorsDType, shape: [Int]) throws -> Int? {
-        var count = 1
+        var nonZero = dtype.byteWidth, hasZero = false
         for d in shape {
             try require(d >= 0, "tensor dimensions must be ≥ 0, got shape \(shape)")
-            let (p, o) = count.multipliedReportingOverflow(by: d)
+            if d == 0 { hasZero = true; continue }
+            let (p, o) = nonZero.multipliedReportingOverflow(by: d)
             if o { return nil }
-            count = p
+            nonZero = p
         }
-        let (bytes, o) = count.multipliedReportingOverflow(by: dtype.byteWidth)
-        return o ? nil : bytes
+        return hasZero ? 0 : nonZero
     }
 }
 
@@ -108,16 +110,22 @@ public struct SafetensorsTensor: Equatable, Sendable {
 /// ```
 ///
 /// Reading validates the whole file as the reference implementation does (`SafeTensors::read_metadata` and
-/// `Metadata::validate`) and more: header length ≤ 100,000,000 bytes and inside the file, UTF-8, strict JSON
-/// (no duplicate keys), known dtypes, non-negative integer shapes and offsets, offsets contiguous from 0 with no
-/// gap or overlap (in offset order), each tensor's byte size = shape product × dtype width (checked arithmetic),
-/// and the last offset = the end of the file. Any violation throws a `BihashError` that says what is wrong.
+/// `Metadata::validate`) and more: header length ≤ 100,000,000 bytes (`maxHeaderSize`) and inside the file, UTF-8,
+/// strict JSON (no duplicate keys, nesting ≤ 128), at most `maxTensorCount` (65,536) tensors, known dtypes,
+/// non-negative integer shapes and offsets, offsets contiguous from 0 with no gap or overlap (in offset order),
+/// each tensor's byte size = shape product × dtype width (checked arithmetic, zero dimensions included), and the
+/// last offset = the end of the file. Nothing is allocated from a claimed size: tensors are copied only after
+/// every offset is known to lie inside the bytes at hand. Any violation throws a `BihashError` that says what is wrong.
 ///
 /// ### See Also
 /// - ``ModelFile``, which stores a `HashModel` in this format.
 public struct SafetensorsFile: Sendable {
-    /// Largest header accepted, as the reference implementation (`MAX_HEADER_SIZE`).
+    /// Largest header accepted, as the reference implementation (`MAX_HEADER_SIZE`): checked on the 8-byte length
+    /// field before the header is read or parsed.
     public static let maxHeaderSize = 100_000_000
+    /// Most tensors a file may hold (the reference sets no limit; a bihash model has a few dozen), checked after
+    /// the header is parsed and before any tensor is validated or copied.
+    public static let maxTensorCount = 65_536
     /// The reserved header key of the string→string metadata map.
     public static let metadataKey = "__metadata__"
     /// Largest file `init(contentsOfFile:)` reads into memory (16 GiB).
@@ -237,6 +245,10 @@ public struct SafetensorsFile: Sendable {
             throw BihashError.invalidFormat("safetensors header must be a JSON object, found \(header.kindName)")
         }
 
+        let tensorCount = members.count - (header[SafetensorsFile.metadataKey] == nil ? 0 : 1)
+        guard tensorCount <= SafetensorsFile.maxTensorCount else {
+            throw BihashError.limitExceeded("safetensors header lists \(tensorCount) tensors, more than the limit of \(SafetensorsFile.maxTensorCount)")
+        }
         struct Entry { let name: String; let dtype: SafetensorsDType; let shape: [Int]; let begin: Int; let end: Int }
         var entries: [Entry] = []
         var metadata: [String: String] = [:]

@@ -26,6 +26,10 @@ import BihashCore
 /// try file.write(to: "codes.bin")
 /// let back = try CodesFile.read("codes.bin")      // validated: magic, version, sizes, checksum
 /// ```
+///
+/// Limits, checked before anything is computed from the header: K in 1…4096 (`PackedCodes.maxBits`) and
+/// N ≤ file size / ⌈K/8⌉; the names section must end exactly at the end of the file and each name's length must
+/// fit in it.
 public struct CodesFile: Equatable, Sendable {
     /// The 8 magic bytes, "BIHCODES".
     public static let magic: [UInt8] = Array("BIHCODES".utf8)

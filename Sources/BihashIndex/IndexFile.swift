@@ -22,7 +22,10 @@ import BihashCore
 ///
 /// Files are written atomically (temporary file, `fsync`, rename) and only live items are written. On open,
 /// every header field is checked against the file's real size before anything is trusted, then the padding
-/// bits and the checksum; any mismatch is a `BihashError.invalidFormat` naming the field.
+/// bits and the checksum; any mismatch is a `BihashError.invalidFormat` naming the field. Limits, checked in this
+/// order before any read past the header: K in 1…4096 (`PackedCodes.maxBits`), N ≤ `FlatIndex.maxRows`
+/// (2^31 − 1), and offsets and file size exactly those N and K imply. Opening allocates nothing proportional
+/// to N: the codes and ids are read in place from the mapping.
 public enum IndexFile {
     /// The 8 magic bytes, "BIHASHIX".
     public static let magic: [UInt8] = Array("BIHASHIX".utf8)

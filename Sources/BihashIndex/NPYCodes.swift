@@ -69,6 +69,10 @@ public enum NPYCodes {
         guard dims.count == 2, let n = dims[0], let b = dims[1], n >= 0, b >= 1 else {
             throw BihashError.invalidFormat("\(what): expected a 2-D shape (N, bytes per code), got (\(compact[shapeStart.upperBound..<shapeEnd]))")
         }
+        // b ≤ 512 before 8·b is formed (a hostile row width such as 2^62 would overflow it).
+        guard b <= (PackedCodes.maxBits + 7) / 8 else {
+            throw BihashError.invalidFormat("\(what): rows of \(b) bytes exceed the widest code, \(PackedCodes.maxBits) bits (\((PackedCodes.maxBits + 7) / 8) bytes)")
+        }
         let k = bits ?? 8 * b
         try PackedCodes.validateBits(k)
         guard (k + 7) / 8 == b else {
