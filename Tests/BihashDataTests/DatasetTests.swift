@@ -80,7 +80,7 @@ struct DatasetTests {
             _ = try Protocols.load(name: "cifar-10")
             Issue.record("accepted an unknown protocol")
         } catch let error as BihashError {
-            #expect(error == .invalidArgument("unknown evaluation protocol 'cifar-10'; known protocols: fashion-mnist"))
+            #expect(error == .invalidArgument("unknown evaluation protocol 'cifar-10'; known protocols: fashion-mnist, fashion-mnist-20k"))
         }
         let dir = try TemporaryDirectory()
         do {
