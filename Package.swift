@@ -4,7 +4,7 @@
 // Module graph (arrows point one way, lowest first; see README "Architecture"):
 //   CBLAS, CZlib  →  BihashCore  →  BihashNN  →  BihashMethods
 //   BihashCore  →  BihashData, BihashIndex  →  BihashEval
-//   everything above  →  bihash-lab (developer experiments: demo, training benchmark)
+//   everything above  →  bihash-lab (developer experiments: demo, training benchmark, crash-safety save loop)
 import PackageDescription
 
 // Release builds specialise generic tensor code across module boundaries (Tensor<Float> in BihashNN and
@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "bihash-lab",
             dependencies: [
-                "BihashCore", "BihashNN", "BihashMethods", "BihashData", "BihashIndex", "BihashEval",
+                "BihashCore", "BihashNN", "BihashMethods", "BihashData", "BihashIndex", "BihashEval", "BihashIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: crossModule),
