@@ -124,10 +124,11 @@ public struct AtomicFileWriter {
         let prefix = (slash.map { String(path[path.index(after: $0)...]) } ?? path) + ".tmp-"
         guard let dir = opendir(directory.isEmpty ? "/" : directory) else { return }
         var names: [String] = []
+        // d_name is read in place as a C string: an entry is only d_reclen bytes long, often fewer than
+        // MemoryLayout<dirent>.size, so copying the whole d_name array would read past the end of the last one.
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name.hasPrefix(prefix), isTemporarySuffix(name.dropFirst(prefix.count)) { names.append(name) }
         }
         closedir(dir)
