@@ -4,7 +4,7 @@
 // Module graph (arrows point one way, lowest first; see README "Architecture"):
 //   CBLAS, CZlib  →  BihashCore  →  BihashNN  →  BihashMethods, BihashBackbone
 //   BihashCore  →  BihashData, BihashIndex  →  BihashEval
-//   everything above  →  bihash-lab (developer experiments: demo, training benchmark)
+//   everything above  →  bihash-lab (developer experiments: demo, training benchmark, crash-safety save loop)
 import PackageDescription
 
 // Release builds specialise generic tensor code across module boundaries (Tensor<Float> in BihashNN and

@@ -21,9 +21,14 @@ final class IndexHandle: Handle {
     /// AUTO uses multi-index hashing from this many live items on (below it the flat scan is as fast).
     static let autoMIHMinimumCount = 100_000
 
-    init(_ index: FlatIndex) { self.index = index }
+    init(_ index: FlatIndex) {
+        self.index = index
+        bits = index.bits
+    }
 
-    var bits: Int { index.bits }
+    /// K, fixed for the index's life. A copy, read without the lock: reading `index` itself while a write holds
+    /// it is a data race (ThreadSanitizer caught searches checking their query width against `index.bits`).
+    let bits: Int
     var count: Int { lock.reading { index.count } }  // never called with the lock held
 
     func write<R>(_ body: (inout FlatIndex) throws -> R) rethrows -> R {

@@ -170,7 +170,7 @@ typedef struct {
     int searches;
 } searcher_arg;
 
-static volatile int adding_done = 0;
+static _Atomic int adding_done = 0; /* atomic: volatile is no synchronisation (ThreadSanitizer) */
 
 static void *searcher(void *p) {
     searcher_arg *a = p;
