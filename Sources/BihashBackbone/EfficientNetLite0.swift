@@ -1,5 +1,6 @@
 import BihashCore
 import BihashNN
+import Foundation
 
 /// EfficientNet-Lite0 (Tan & Le, ICML 2019; the "Lite" variant: ReLU6, no squeeze-excitation, fixed stem and
 /// head), pretrained on ImageNet, as a frozen feature extractor: forward only, no backward, nothing trainable.
@@ -100,8 +101,8 @@ public struct EfficientNetLite0: Sendable {
     /// The 1280-d pooled features of a batch of images.
     /// - Parameters:
     ///   - images: [N, H, W, 3], RGB in [−1, 1] (`BackbonePreprocessing`), H and W in `minimumSide...maximumSide`.
-    ///   - threads: workers (≥ 1; default: the cores of this process). Each takes a contiguous share of the
-    ///     batch's micro-batches and runs them through the whole network on its own thread.
+    ///   - threads: workers (≥ 1; default: the cores of this process). Each runs micro-batches of one or a few
+    ///     images through the whole network on its own thread, taking the next one when it is done.
     /// - Returns: [N, 1280], the global average of the head's ReLU6 activations (values in [0, 6]).
     /// - Throws: `BihashError.invalidArgument` for another shape or side, or threads < 1.
     public func features(_ images: Tensor<Float>, threads: Int = Parallel.coreCount) throws -> Tensor<Float> {
@@ -111,19 +112,20 @@ public struct EfficientNetLite0: Sendable {
         var out = [Float](repeating: 0, count: n * d)
         if n == 0 { return Tensor(uncheckedShape: [0, d], scalars: out) }
         let plan = BufferPlan(network: self, height: h, width: w)
-        // Smaller micro-batches when the batch is too small to give every worker one.
-        let micro = Swift.max(1, Swift.min(plan.microBatch, (n + threads - 1) / threads))
-        let workers = Swift.min(threads, (n + micro - 1) / micro)
+        let micro = plan.microBatch
+        let items = (n + micro - 1) / micro
+        let workers = Swift.min(threads, items)
+        // Workers take the next micro-batch when they finish one, so a core slowed by other jobs holds up at most
+        // one micro-batch. Each writes only the feature rows of its own images; results do not depend on which
+        // worker computes which image.
+        let queue = WorkQueue(count: items)
         images.scalars.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { y in
                 let xBase = x.baseAddress!, yBase = y.baseAddress!
                 let perImage = h * w * 3
-                // Work items are micro-batches, split contiguously over the workers; each worker writes only the
-                // feature rows of its own images.
-                let items = (n + micro - 1) / micro
-                Parallel.forEachChunk(count: items, threads: workers) { _, range in
+                Parallel.forEachChunk(count: workers, threads: workers) { _, _ in
                     var workspace = workspaces.take(plan)
-                    for item in range {
+                    while let item = queue.next() {
                         let lo = item * micro, count = Swift.min(micro, n - lo)
                         forward(images: xBase + lo * perImage, batch: count, height: h, width: w,
                                 workspace: &workspace, features: yBase + lo * d)

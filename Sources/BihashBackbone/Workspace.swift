@@ -7,19 +7,19 @@ struct BufferPlan: Equatable, Sendable {
     let microBatch: Int
     /// Block inputs/outputs (stem output, projections), two of them in turn.
     let activations: Int
-    /// Expansion outputs and the head output.
+    /// Expansion outputs (whole maps or bands, see `MBConvBlock.bufferNeeds`) and the head output.
     let expanded: Int
-    /// Depthwise outputs.
+    /// Depthwise outputs (whole maps or bands).
     let reduced: Int
     /// The stem's patch tile.
     let scratch: Int
 
-    /// Images per micro-batch: enough output pixels in the last stages for efficient matrix products and few
-    /// partial row blocks (≥ 64 rows at the 1/32 resolution: 8 images at 96 px, 2 at 224 px), at most 32 images.
-    /// Measured at 96 px: 1 image per micro-batch costs 15–20% more time than 2–8.
+    /// Images per micro-batch: enough output pixels in the last stages (≥ 16 rows at the 1/32 resolution: 2 images
+    /// at 96 px, 1 at 224 px, 16 at 32 px) for the matrix products, few enough for fine-grained work sharing.
+    /// Measured at 96 px: 1 image per micro-batch costs 15–20% more time than 2; 2, 4 and 8 cost the same.
     static func microBatch(height: Int, width: Int) -> Int {
         let last = ((height + 31) / 32) * ((width + 31) / 32)
-        return Swift.max(1, Swift.min(32, (64 + last - 1) / last))
+        return Swift.max(1, Swift.min(32, (16 + last - 1) / last))
     }
 
     init(network: EfficientNetLite0, height: Int, width: Int) {
@@ -27,18 +27,20 @@ struct BufferPlan: Equatable, Sendable {
         var h = SamePadding(input: height, kernel: 3, stride: 2).output
         var w = SamePadding(input: width, kernel: 3, stride: 2).output
         var activations = h * w * EfficientNetLite0.stemChannels, expanded = 0, reduced = 0
-        for b in EfficientNetLite0.blocks {
-            expanded = Swift.max(expanded, h * w * b.expandedChannels)
-            h = SamePadding(input: h, kernel: b.kernel, stride: b.stride).output
-            w = SamePadding(input: w, kernel: b.kernel, stride: b.stride).output
-            reduced = Swift.max(reduced, h * w * b.expandedChannels)
-            activations = Swift.max(activations, h * w * b.outChannels)
+        for block in network.mbBlocks {
+            let needs = block.bufferNeeds(batch: mb, height: h, width: w)
+            expanded = Swift.max(expanded, needs.expanded)
+            reduced = Swift.max(reduced, needs.reduced)
+            h = SamePadding(input: h, kernel: block.spec.kernel, stride: block.spec.stride).output
+            w = SamePadding(input: w, kernel: block.spec.kernel, stride: block.spec.stride).output
+            activations = Swift.max(activations, h * w * block.spec.outChannels)
         }
-        expanded = Swift.max(expanded, h * w * EfficientNetLite0.featureDimension)
+        // The head's output goes to `expanded` too.
+        expanded = Swift.max(expanded, mb * h * w * EfficientNetLite0.featureDimension)
         self.microBatch = mb
         self.activations = mb * activations
-        self.expanded = mb * expanded
-        self.reduced = mb * reduced
+        self.expanded = expanded
+        self.reduced = reduced
         self.scratch = network.stem.scratchCount
     }
 }
@@ -96,5 +98,23 @@ final class WorkspacePool: @unchecked Sendable {
         defer { lock.unlock() }
         free.removeAll { $0.plan != workspace.plan }
         if free.count < limit { free.append(workspace) }
+    }
+}
+
+/// Hands out the indices 0..<count once each, to whichever worker asks next; thread-safe.
+final class WorkQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var position = 0
+    private let count: Int
+
+    init(count: Int) { self.count = count }
+
+    /// The next index, or nil when all are taken.
+    func next() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard position < count else { return nil }
+        position += 1
+        return position - 1
     }
 }

@@ -79,42 +79,54 @@ public struct DepthwiseConv2d: Sendable {
     /// Callers guarantee the sizes; nothing is checked here.
     public func run(input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
                     output: UnsafeMutablePointer<Float>) {
+        let oh = SamePadding(input: height, kernel: kernelSize, stride: stride).output
+        let ow = SamePadding(input: width, kernel: kernelSize, stride: stride).output
+        for n in 0..<batch {
+            runRows(0..<oh, input: input + n * height * width * channels, firstInputRow: 0, height: height, width: width,
+                    output: output + n * oh * ow * channels)
+        }
+    }
+
+    /// Output rows `rows` of one H × W image whose input rows are only partly in memory (a band of a larger
+    /// image, as when a block computes its expansion a few rows at a time).
+    /// - Parameters:
+    ///   - input: the image's input rows from `firstInputRow` on, W·C floats each; they must include every row
+    ///     the output rows read (rows·s − top … (last row)·s − top + k − 1, clipped to 0..<H).
+    ///   - output: rows.count · Wo · C floats, written (output row `rows.lowerBound` first).
+    public func runRows(_ rows: Range<Int>, input: UnsafePointer<Float>, firstInputRow: Int, height: Int, width: Int,
+                        output: UnsafeMutablePointer<Float>) {
         let ph = SamePadding(input: height, kernel: kernelSize, stride: stride)
         let pw = SamePadding(input: width, kernel: kernelSize, stride: stride)
         let k = kernelSize, c = channels
+        // Columns whose k taps all lie inside the image: ox·s − left ≥ 0 and ox·s − left + k ≤ W.
+        let interiorLo = Swift.min(pw.output, (pw.before + stride - 1) / stride)
+        let room = width - k + pw.before
+        let interiorHi = room < 0 ? interiorLo : Swift.max(interiorLo, Swift.min(pw.output, room / stride + 1))
         weight.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointer { b in
-                for n in 0..<batch {
-                    let image = input + n * height * width * c
-                    let outImage = output + n * ph.output * pw.output * c
-                    for oy in 0..<ph.output {
-                        let iy0 = ph.start(oy, stride: stride)
-                        let kyLo = Swift.max(0, -iy0), kyHi = Swift.min(k, height - iy0)
-                        let outRow = outImage + oy * pw.output * c
-                        // Columns whose k taps all lie inside the image: ox·s − left ≥ 0 and ox·s − left + k ≤ W.
-                        let interiorLo = Swift.min(pw.output, (pw.before + stride - 1) / stride)
-                        let room = width - k + pw.before
-                        let interiorHi = room < 0 ? interiorLo : Swift.max(interiorLo, Swift.min(pw.output, room / stride + 1))
-                        var ox = 0
-                        while ox < pw.output {
-                            let ix0 = pw.start(ox, stride: stride)
-                            let tapBase = image + (iy0 * width + ix0) * c
-                            if ox >= interiorLo && ox + 4 <= interiorHi {
-                                // Four neighbouring output pixels share each weight load.
-                                depthwiseQuad(tapBase: tapBase, pixelStride: stride * c, rowStride: width * c, channels: c,
-                                              kernel: k, ky: kyLo, kyEnd: kyHi, weight: w.baseAddress!,
-                                              bias: b.baseAddress!, output: outRow + ox * c, activation: activation)
-                                ox += 4
-                                continue
-                            }
-                            // Tap (y, x) of channel ch reads tapBase[(y·W + x)·C + ch] with weight w[(y·k + x)·C + ch].
-                            let kxLo = Swift.max(0, -ix0), kxHi = Swift.min(k, width - ix0)
-                            depthwisePixel(tapBase: tapBase, rowStride: width * c, channels: c, kernel: k,
-                                           ky: kyLo, kyEnd: kyHi, kx: kxLo, kxEnd: kxHi,
-                                           weight: w.baseAddress!, bias: b.baseAddress!,
-                                           output: outRow + ox * c, activation: activation)
-                            ox += 1
+                for oy in rows {
+                    let iy0 = ph.start(oy, stride: stride)
+                    let kyLo = Swift.max(0, -iy0), kyHi = Swift.min(k, height - iy0)
+                    let outRow = output + (oy - rows.lowerBound) * pw.output * c
+                    var ox = 0
+                    while ox < pw.output {
+                        let ix0 = pw.start(ox, stride: stride)
+                        // Tap (y, x) of channel ch reads tapBase[(y·W + x)·C + ch] with weight w[(y·k + x)·C + ch].
+                        let tapBase = input + ((iy0 - firstInputRow) * width + ix0) * c
+                        if ox >= interiorLo && ox + 4 <= interiorHi {
+                            // Four neighbouring output pixels share each weight load.
+                            depthwiseQuad(tapBase: tapBase, pixelStride: stride * c, rowStride: width * c, channels: c,
+                                          kernel: k, ky: kyLo, kyEnd: kyHi, weight: w.baseAddress!,
+                                          bias: b.baseAddress!, output: outRow + ox * c, activation: activation)
+                            ox += 4
+                            continue
                         }
+                        let kxLo = Swift.max(0, -ix0), kxHi = Swift.min(k, width - ix0)
+                        depthwisePixel(tapBase: tapBase, rowStride: width * c, channels: c, kernel: k,
+                                       ky: kyLo, kyEnd: kyHi, kx: kxLo, kxEnd: kxHi,
+                                       weight: w.baseAddress!, bias: b.baseAddress!,
+                                       output: outRow + ox * c, activation: activation)
+                        ox += 1
                     }
                 }
             }
