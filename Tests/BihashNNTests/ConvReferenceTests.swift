@@ -80,17 +80,18 @@ private func expectMatches(_ actual: Tensor<Float>, _ ref: [String: Any], _ labe
         }
     }
 
-    @Test func conv2dWithoutBiasAndWithResidual() throws {
+    @Test(arguments: [10, 24])
+    func conv2dWithoutBiasAndWithResidual(outChannels: Int) throws {
         let x = floatTensor([2, 5, 7, 6], seed: 500, std: 2)
-        let weight = floatTensor([10, 6, 1, 1], seed: 501)
-        let residual = floatTensor([2, 5, 7, 10], seed: 502, std: 3)
+        let weight = floatTensor([outChannels, 6, 1, 1], seed: 501, std: 0.4)
+        let residual = floatTensor([2, 5, 7, outChannels], seed: 502, std: 3)
         for activation in ConvActivation.allCases {
             let conv = try Conv2d(weight: weight, stride: 1, activation: activation)
             let y = try conv(x, residual: residual)
             let ref = try convReference(["op": "conv2d", "x": doubles(x), "x_shape": x.shape, "w": doubles(weight),
                                          "w_shape": weight.shape, "bias": NSNull(), "stride": 1,
                                          "activation": activation.rawValue, "residual": doubles(residual)])
-            expectMatches(y, ref, "conv2d residual \(activation)")
+            expectMatches(y, ref, "conv2d residual →\(outChannels) \(activation)")
         }
     }
 

@@ -97,30 +97,34 @@ public struct DepthwiseConv2d: Sendable {
                         output: UnsafeMutablePointer<Float>) {
         let ph = SamePadding(input: height, kernel: kernelSize, stride: stride)
         let pw = SamePadding(input: width, kernel: kernelSize, stride: stride)
-        let k = kernelSize, c = channels
+        let k = kernelSize, c = channels, s = stride
         // Columns whose k taps all lie inside the image: ox·s − left ≥ 0 and ox·s − left + k ≤ W.
-        let interiorLo = Swift.min(pw.output, (pw.before + stride - 1) / stride)
+        let interiorLo = Swift.min(pw.output, (pw.before + s - 1) / s)
         let room = width - k + pw.before
-        let interiorHi = room < 0 ? interiorLo : Swift.max(interiorLo, Swift.min(pw.output, room / stride + 1))
+        let interiorHi = room < 0 ? interiorLo : Swift.max(interiorLo, Swift.min(pw.output, room / s + 1))
         weight.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointer { b in
                 for oy in rows {
-                    let iy0 = ph.start(oy, stride: stride)
+                    let iy0 = ph.start(oy, stride: s)
                     let kyLo = Swift.max(0, -iy0), kyHi = Swift.min(k, height - iy0)
                     let outRow = output + (oy - rows.lowerBound) * pw.output * c
                     var ox = 0
                     while ox < pw.output {
-                        let ix0 = pw.start(ox, stride: stride)
-                        // Tap (y, x) of channel ch reads tapBase[(y·W + x)·C + ch] with weight w[(y·k + x)·C + ch].
-                        let tapBase = input + ((iy0 - firstInputRow) * width + ix0) * c
-                        if ox >= interiorLo && ox + 4 <= interiorHi {
-                            // Four neighbouring output pixels share each weight load.
-                            depthwiseQuad(tapBase: tapBase, pixelStride: stride * c, rowStride: width * c, channels: c,
+                        if ox >= interiorLo && interiorHi - interiorLo >= 4 && ox < interiorHi {
+                            // Four neighbouring output pixels share each weight load; the last group of the interior
+                            // starts at interiorHi − 4 and recomputes a few pixels (same values) instead of
+                            // leaving them to the one-pixel kernel.
+                            let q = Swift.min(ox, interiorHi - 4)
+                            let tapBase = input + ((iy0 - firstInputRow) * width + pw.start(q, stride: s)) * c
+                            depthwiseQuad(tapBase: tapBase, pixelStride: s * c, rowStride: width * c, channels: c,
                                           kernel: k, ky: kyLo, kyEnd: kyHi, weight: w.baseAddress!,
-                                          bias: b.baseAddress!, output: outRow + ox * c, activation: activation)
-                            ox += 4
+                                          bias: b.baseAddress!, output: outRow + q * c, activation: activation)
+                            ox = q + 4
                             continue
                         }
+                        // Tap (y, x) of channel ch reads tapBase[(y·W + x)·C + ch] with weight w[(y·k + x)·C + ch].
+                        let ix0 = pw.start(ox, stride: s)
+                        let tapBase = input + ((iy0 - firstInputRow) * width + ix0) * c
                         let kxLo = Swift.max(0, -ix0), kxHi = Swift.min(k, width - ix0)
                         depthwisePixel(tapBase: tapBase, rowStride: width * c, channels: c, kernel: k,
                                        ky: kyLo, kyEnd: kyHi, kx: kxLo, kxEnd: kxHi,

@@ -77,11 +77,19 @@ struct PackedGEMM: Sendable {
                                 if r == rows && cols == w {
                                     kernel6x16(a: aBlock, lda: aStride, b: b, bias: bias, residual: res, ldc: ldc,
                                                c: out, relu6: relu6)
+                                } else if r == rows && cols == 8 {
+                                    kernel6x8(a: aBlock, lda: aStride, b: b, bias: bias, residual: res, ldc: ldc,
+                                              c: out, relu6: relu6)
                                 } else {
                                     // A partial panel or the last rows: six rows into a 6×16 buffer, then the valid
                                     // rows and columns.
-                                    kernel6x16(a: aBlock, lda: aStride, b: b, bias: bias, residual: nil, ldc: w,
-                                               c: tmp, relu6: false)
+                                    if cols <= 8 {
+                                        kernel6x8(a: aBlock, lda: aStride, b: b, bias: bias, residual: nil, ldc: w,
+                                                  c: tmp, relu6: false)
+                                    } else {
+                                        kernel6x16(a: aBlock, lda: aStride, b: b, bias: bias, residual: nil, ldc: w,
+                                                   c: tmp, relu6: false)
+                                    }
                                     finishEdge(tmp, rows: r, cols: cols, residual: res, ldc: ldc, c: out,
                                                activation: activation)
                                 }
@@ -123,23 +131,66 @@ struct PackedGEMM: Sendable {
             bp += 16
             kk &+= 1
         }
-        @inline(__always)
-        func finish(_ v0: SIMD8<Float>, _ v1: SIMD8<Float>, row: Int) {
-            var v0 = v0, v1 = v1
-            if let residual {
-                v0 += loadVector(residual + row * ldc)
-                v1 += loadVector(residual + (row * ldc + 8))
-            }
-            if applyReLU6 { v0 = BihashNN.relu6(v0); v1 = BihashNN.relu6(v1) }
-            storeVector(v0, c + row * ldc)
-            storeVector(v1, c + (row * ldc + 8))
+        PackedGEMM.store(c00, c01, row: 0, c: c, ldc: ldc, residual: residual, relu6: applyReLU6)
+        PackedGEMM.store(c10, c11, row: 1, c: c, ldc: ldc, residual: residual, relu6: applyReLU6)
+        PackedGEMM.store(c20, c21, row: 2, c: c, ldc: ldc, residual: residual, relu6: applyReLU6)
+        PackedGEMM.store(c30, c31, row: 3, c: c, ldc: ldc, residual: residual, relu6: applyReLU6)
+        PackedGEMM.store(c40, c41, row: 4, c: c, ldc: ldc, residual: residual, relu6: applyReLU6)
+        PackedGEMM.store(c50, c51, row: 5, c: c, ldc: ldc, residual: residual, relu6: applyReLU6)
+    }
+
+    /// Row `row` of a 16-column result: + residual, ReLU6, store.
+    @inline(__always)
+    private static func store(_ v0: SIMD8<Float>, _ v1: SIMD8<Float>, row: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                              residual: UnsafePointer<Float>?, relu6 applyReLU6: Bool) {
+        var v0 = v0, v1 = v1
+        if let residual {
+            v0 += loadVector(residual + row * ldc)
+            v1 += loadVector(residual + (row * ldc + 8))
         }
-        finish(c00, c01, row: 0)
-        finish(c10, c11, row: 1)
-        finish(c20, c21, row: 2)
-        finish(c30, c31, row: 3)
-        finish(c40, c41, row: 4)
-        finish(c50, c51, row: 5)
+        if applyReLU6 { v0 = relu6(v0); v1 = relu6(v1) }
+        storeVector(v0, c + row * ldc)
+        storeVector(v1, c + (row * ldc + 8))
+    }
+
+    /// Row `row` of an 8-column result: + residual, ReLU6, store.
+    @inline(__always)
+    private static func store(_ v: SIMD8<Float>, row: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                              residual: UnsafePointer<Float>?, relu6 applyReLU6: Bool) {
+        var v = v
+        if let residual { v += loadVector(residual + row * ldc) }
+        if applyReLU6 { v = relu6(v) }
+        storeVector(v, c + row * ldc)
+    }
+
+    /// Six rows × the first eight columns of a panel (the last panel when N mod 16 ≤ 8: N = 24 and 40 in
+    /// EfficientNet-Lite0), half the work of `kernel6x16`.
+    @inline(__always)
+    private func kernel6x8(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                           bias: UnsafePointer<Float>, residual: UnsafePointer<Float>?, ldc: Int,
+                           c: UnsafeMutablePointer<Float>, relu6 applyReLU6: Bool) {
+        let bias0 = loadVector(bias)
+        var c0 = bias0, c1 = bias0, c2 = bias0, c3 = bias0, c4 = bias0, c5 = bias0
+        let a0 = a, a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda
+        var bp = b
+        var kk = 0
+        while kk < k {
+            let b0 = loadVector(bp)
+            c0 = c0.addingProduct(SIMD8<Float>(repeating: a0[kk]), b0)
+            c1 = c1.addingProduct(SIMD8<Float>(repeating: a1[kk]), b0)
+            c2 = c2.addingProduct(SIMD8<Float>(repeating: a2[kk]), b0)
+            c3 = c3.addingProduct(SIMD8<Float>(repeating: a3[kk]), b0)
+            c4 = c4.addingProduct(SIMD8<Float>(repeating: a4[kk]), b0)
+            c5 = c5.addingProduct(SIMD8<Float>(repeating: a5[kk]), b0)
+            bp += 16
+            kk &+= 1
+        }
+        PackedGEMM.store(c0, row: 0, c: c, ldc: ldc, residual: residual, relu6: applyReLU6)
+        PackedGEMM.store(c1, row: 1, c: c, ldc: ldc, residual: residual, relu6: applyReLU6)
+        PackedGEMM.store(c2, row: 2, c: c, ldc: ldc, residual: residual, relu6: applyReLU6)
+        PackedGEMM.store(c3, row: 3, c: c, ldc: ldc, residual: residual, relu6: applyReLU6)
+        PackedGEMM.store(c4, row: 4, c: c, ldc: ldc, residual: residual, relu6: applyReLU6)
+        PackedGEMM.store(c5, row: 5, c: c, ldc: ldc, residual: residual, relu6: applyReLU6)
     }
 
     /// Copies the valid `rows` × `cols` of a 16-wide buffer into C, adding the residual and the activation.
