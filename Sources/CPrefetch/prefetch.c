@@ -1,2 +1,2 @@
-// The shim is header-only (a static inline function, inlined into the Swift callers); SwiftPM needs a source file.
+// The shims are header-only (static inline functions, inlined into the Swift callers); SwiftPM needs a source file.
 #include "bihash_prefetch.h"

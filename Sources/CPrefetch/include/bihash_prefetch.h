@@ -7,4 +7,8 @@ static inline __attribute__((always_inline)) void bihash_prefetch(const void *p)
     __builtin_prefetch(p, 0, 3);
 }
 
+// Included from here so that a build whose module cache predates bihash_entries.h sees this header change and
+// rebuilds the module (a new file in the umbrella directory alone does not).
+#include "bihash_entries.h"
+
 #endif
