@@ -3,7 +3,9 @@ import BihashCore
 /// An exact Hamming-space index: every search scans all codes.
 ///
 /// Holds N·⌈K/8⌉ bytes of codes plus N 64-bit ids (and one tombstone bit per row after a removal); a search
-/// needs nothing beyond O(k) per query. Codes are compared with XOR + hardware popcount, 8 queries per pass
+/// needs nothing beyond O(k) per query. The rows are kept in code order (sorted by code, then id), whatever the
+/// order they were added in: `MultiIndexHashing` reads the items that share the first substring of their codes as
+/// one contiguous range (so it needs one table fewer), and saved files are identical for the same items. Codes are compared with XOR + hardware popcount, 8 queries per pass
 /// over the database, queries split across threads.
 ///
 /// ```swift
@@ -53,7 +55,8 @@ public struct FlatIndex: Sendable {
 
     /// Adds `codes` with their caller-chosen ids.
     ///
-    /// Cost O(N + n): the new ids are checked against the live ones by one scan, so add in batches.
+    /// Cost O(N + n log n): the new ids are checked against the live ones by one scan and the batch is merged into
+    /// code order (removed rows are dropped on the way, as by `compact()`), so add in batches.
     /// - Parameters:
     ///   - codes: n codes of this index's width.
     ///   - ids: n ids, distinct from each other and from every live id (an id freed by `remove` may be reused).
@@ -93,12 +96,13 @@ public struct FlatIndex: Sendable {
         return removed
     }
 
-    /// Drops removed rows from storage (copies a mapped index into memory).
+    /// Drops removed rows from storage (copies a mapped index into memory), and puts the rows of an index file
+    /// written before rows were kept in code order into that order.
     public mutating func compact() {
         rows.compact()
     }
 
-    /// The live items' codes and ids, in storage order.
+    /// The live items' codes and ids, in code order (sorted by code, then id; not the order they were added in).
     /// - Throws: never for a valid index (the codes are re-validated as `PackedCodes`).
     public func items() throws -> (codes: PackedCodes, ids: [UInt64]) {
         var copy = rows

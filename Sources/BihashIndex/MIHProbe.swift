@@ -10,10 +10,16 @@ extension MultiIndexHashing {
         let ids: UnsafePointer<UInt64>
         let stride: Int
         let offsets: UnsafePointer<UInt32>
+        /// Entries of the tables that have them (all but table 0 when `direct`).
         let entries: UnsafeRawPointer
         let entryBytes: Int
         let rowBits: Int
-        let sketchBits: Int
+        /// Whether table 0 is read in place: the rows are in code order, so its bucket b is the rows
+        /// `offsets[b] ..< offsets[b+1]` themselves (removed ones included, skipped by `tombstones`).
+        let direct: Bool
+        /// Removed rows (nil when none).
+        let tombstones: UnsafePointer<UInt64>?
+        let sketch: SketchLayout
         let live: Int
         let subs: UnsafePointer<Substring>
         let m: Int
@@ -22,10 +28,10 @@ extension MultiIndexHashing {
         /// Work (buckets + entries) after which a query falls back to the scan.
         let budget: Int
 
-        /// Where table `t`'s entries start.
+        /// Where table `t`'s entries start (t ≥ 1 when `direct`).
         @inline(__always)
         func table(_ t: Int) -> UnsafePointer<UInt8> {
-            (entries + t &* live &* entryBytes).assumingMemoryBound(to: UInt8.self)
+            (entries + (direct ? t &- 1 : t) &* live &* entryBytes).assumingMemoryBound(to: UInt8.self)
         }
     }
 
@@ -41,6 +47,8 @@ extension MultiIndexHashing {
         let qkeys: UnsafeMutablePointer<Int>
         /// Parity of each of the query's substrings.
         let qparity: UnsafeMutablePointer<UInt32>
+        /// Per table t, the parities of the query's pieces of the next substring (as in t's sketches).
+        let qpieces: UnsafeMutablePointer<UInt32>
         /// Substring radius each table has been probed to (−1: not probed).
         let radii: UnsafeMutablePointer<Int>
         /// The block's buckets.
@@ -57,6 +65,7 @@ extension MultiIndexHashing {
             qwords = .allocate(capacity: Swift.max(1, words))
             qkeys = .allocate(capacity: tables)
             qparity = .allocate(capacity: tables)
+            qpieces = .allocate(capacity: tables)
             radii = .allocate(capacity: tables)
             buckets = .allocate(capacity: MultiIndexHashing.blockSize)
             spanFirst = .allocate(capacity: MultiIndexHashing.blockSize)
@@ -66,7 +75,7 @@ extension MultiIndexHashing {
         }
 
         func deallocate() {
-            qwords.deallocate(); qkeys.deallocate(); qparity.deallocate(); radii.deallocate()
+            qwords.deallocate(); qkeys.deallocate(); qparity.deallocate(); qpieces.deallocate(); radii.deallocate()
             buckets.deallocate(); spanFirst.deallocate(); spanCount.deallocate()
             rows.deallocate(); distances.deallocate()
         }
@@ -150,25 +159,15 @@ extension MultiIndexHashing {
         }
     }
 
-    /// The sketches (values 0..<2^bits) with at most `slack` bits differing from `target`, as a bit set; all of
-    /// them past 4 sketch bits or when `slack` allows every mismatch.
-    @inline(__always)
-    static func keepMask(_ target: UInt32, _ slack: Int, _ bits: Int) -> UInt32 {
-        if slack < 0 { return 0 }
-        if slack >= bits { return .max }
-        var mask: UInt32 = 0
-        for x in 0..<(UInt32(1) << UInt32(bits)) where (x ^ target).nonzeroBitCount <= slack { mask |= 1 << x }
-        return mask
-    }
-
-    /// Writes the row positions of the `count` entries at `entries` whose sketch s has bit s of `keep` set to
+    /// Writes the row positions of the `count` entries at `entries` whose sketch passes `test` with `slack` to
     /// `rows[0]`, `rows[1]`, … and returns how many (AVX2, eight entries at a time: `bihash_filter_entries`). Reads
     /// up to 8 bytes past the last entry and writes up to 8 values past the last row kept.
     @inline(__always)
     static func filterEntries(_ entries: UnsafePointer<UInt8>, count: Int, entryBytes: Int, rowBits: Int,
-                              keep: UInt32, into rows: UnsafeMutablePointer<UInt32>) -> Int {
+                              test: SketchTest, slack: Int, into rows: UnsafeMutablePointer<UInt32>) -> Int {
         bihash_filter_entries(entries, count, UInt32(truncatingIfNeeded: entryBytes),
-                              UInt32(truncatingIfNeeded: rowBits), keep, rows)
+                              UInt32(truncatingIfNeeded: rowBits), test.target, test.pieceMask, test.floor,
+                              Int32(clamping: slack), rows)
     }
 
     /// Probes the buckets of table `t` at substring distance exactly `rho` from the query.
@@ -176,26 +175,29 @@ extension MultiIndexHashing {
     /// A pipeline of three stages, a block of `blockSize` buckets at a time, each stage prefetching what the next
     /// one reads so that the random reads of a stage overlap instead of each waiting for memory: (1) list the
     /// block's buckets and prefetch their offsets; (2) read the offsets and prefetch the entries of the non-empty
-    /// buckets; (3) read the entries, keep the row positions of those that pass the parity test (eight entries at
-    /// a time, without branches) and prefetch their codes. A chunk of candidates at a time, their distances are
-    /// then computed and those within `sink.limit` go to the sink (`flush`).
+    /// buckets (for table 0 read in place, the codes of their rows); (3) read the entries, keep the row positions
+    /// of those that pass the sketch test (eight entries at a time, without branches) and prefetch their codes
+    /// (table 0 in place: take every live row of the buckets). A chunk of candidates at a time, their distances
+    /// are then computed and those within `sink.limit` go to the sink (`flush`).
     ///
-    /// Parity test: an item new at this level differs from the query by at least `base` bits, plus one for each
-    /// bit where its entry's sketch differs from `target` (see `MultiIndexHashing`); it is skipped when that
-    /// exceeds `sink.limit`. Adds the buckets and entries read to `work`; returns false (the level unfinished)
-    /// once it exceeds the budget.
+    /// Sketch test: an item new at this level differs from the query by at least `base` bits, plus the extra bits
+    /// its sketch proves (`SketchTest`); it is skipped when that exceeds `sink.limit`. Once `sink.limit` falls
+    /// below `base`, no item new at this level can qualify and the level ends early (the caller's stopping rule
+    /// then holds). Adds the buckets and entries read to `work`; returns false (the level unfinished) once it
+    /// exceeds the budget.
     @inline(__always)
     static func probeLevel<Kern: HammingKernel, Sink: CandidateSink>(_ kern: Kern, _ tb: Tables, _ s: Scratch,
                                                                      _ t: Int, _ rho: Int, base: Int,
-                                                                     target: UInt32, _ sink: inout Sink,
+                                                                     test: SketchTest, _ sink: inout Sink,
                                                                      _ work: inout Int) -> Bool {
         let sub = tb.subs[t]
         let offs = tb.offsets + sub.offsetBase
-        let table = tb.table(t)
+        let inPlace = t == 0 && tb.direct
+        let table = inPlace ? UnsafePointer<UInt8>(bitPattern: 16)! : tb.table(t)
         let chunk = MultiIndexHashing.chunkSize
         let eb = tb.entryBytes
+        let stride = tb.stride
         var fill = 0
-        var keep: UInt32 = 0, keepSlack = Int.min
         var buckets = Buckets(tb, t, key: s.qkeys[t], level: rho)
         work &+= binomial(sub.bits, rho)
         var more = true
@@ -209,15 +211,23 @@ extension MultiIndexHashing {
                 s.buckets[nb] = b
                 nb &+= 1
             }
-            // (2) Their entry ranges; prefetch the entries of the non-empty ones.
+            // (2) Their ranges; prefetch the entries (or, in place, the codes) of the non-empty ones.
             var spans = 0, total = 0
             for i in 0..<nb {
                 let b = s.buckets[i]
                 let first = Int(offs[b])
                 let n = Int(offs[b &+ 1]) &- first
-                // Both ends of the bucket's entries (a bucket of ~16 entries of 3 bytes often spans two lines).
-                bihash_prefetch(table + first &* eb)
-                bihash_prefetch(table + ((first &+ n) &* eb &- 1))
+                if inPlace {
+                    // The bucket's codes are contiguous: prefetch its lines (the first 16; the hardware
+                    // prefetcher follows a longer run).
+                    var line = tb.codes + first &* stride
+                    let end = tb.codes + (first &+ Swift.min(n, 16 &* 64 / stride)) &* stride
+                    while line < end { bihash_prefetch(line); line += 64 }
+                } else {
+                    // Both ends of the bucket's entries (a bucket of ~16 entries often spans two lines).
+                    bihash_prefetch(table + first &* eb)
+                    bihash_prefetch(table + ((first &+ n) &* eb &- 1))
+                }
                 s.spanFirst[spans] = first
                 s.spanCount[spans] = n
                 spans &+= n > 0 ? 1 : 0
@@ -225,20 +235,32 @@ extension MultiIndexHashing {
             }
             work &+= total
             if work > tb.budget { return false }
-            // (3) Their entries: keep the candidates (`bihash_filter_entries`, AVX2), prefetch their codes.
+            // (3) Their candidates.
             for x in 0..<spans {
                 var first = s.spanFirst[x]
                 var n = s.spanCount[x]
                 while n > 0 {
                     let take = Swift.min(n, chunk)
-                    // The sketches that pass: bit x of `keep` is set when x has at most `slack` mismatches with
-                    // the target (the limit only falls as candidates are accepted, so refresh it now and then).
                     let slack = sink.limit &- base
-                    if slack != keepSlack { keep = keepMask(target, slack, tb.sketchBits); keepSlack = slack }
-                    let from = fill
-                    fill &+= filterEntries(table + first &* eb, count: take, entryBytes: eb, rowBits: tb.rowBits,
-                                           keep: keep, into: s.rows + fill)
-                    for j in from..<fill { bihash_prefetch(tb.codes + Int(s.rows[j]) &* tb.stride) }
+                    if slack < 0 { if fill > 0 { flush(kern, tb, s, fill, &sink) }; return true }
+                    if inPlace {
+                        // Every live row of the bucket (its codes are being read anyway).
+                        if let dead = tb.tombstones {
+                            for r in first..<(first &+ take) {
+                                s.rows[fill] = UInt32(truncatingIfNeeded: r)
+                                fill &+= RowStore.isDeleted(dead, r) ? 0 : 1
+                            }
+                        } else {
+                            for j in 0..<take { s.rows[fill &+ j] = UInt32(truncatingIfNeeded: first &+ j) }
+                            fill &+= take
+                        }
+                    } else {
+                        // The entries whose sketch allows them within the limit; prefetch their codes.
+                        let from = fill
+                        fill &+= filterEntries(table + first &* eb, count: take, entryBytes: eb, rowBits: tb.rowBits,
+                                               test: test, slack: slack, into: s.rows + fill)
+                        for j in from..<fill { bihash_prefetch(tb.codes + Int(s.rows[j]) &* stride) }
+                    }
                     first &+= take
                     n &-= take
                     if fill >= chunk { flush(kern, tb, s, fill, &sink); fill = 0 }
@@ -248,6 +270,61 @@ extension MultiIndexHashing {
         if fill > 0 { flush(kern, tb, s, fill, &sink) }
         return true
     }
+}
+
+/// What an entry's sketch is tested against at one level of one table (see `MultiIndexHashing` and
+/// `bihash_filter_entries`): the query's piece parities of the next substring and the target parities of the
+/// following ones, which bits of the sketch are pieces, and the next substring's floor (its radius + 1).
+struct SketchTest {
+    let target: UInt32
+    let pieceMask: UInt32
+    let floor: UInt32
+}
+
+/// How the spare bits of an entry are used (see `MultiIndexHashing`), and the piece masks of every table.
+/// Immutable after `init`.
+final class SketchLayout: @unchecked Sendable {
+    /// Pieces of the next substring in every sketch (its low bits), then parity bits of the substrings after it.
+    let pieceCount: Int
+    let parityCount: Int
+    /// `pieceMasks[t * pieceCount + i]`: the key bits of piece i of substring t (every table's sketch holds the
+    /// pieces of the next substring, so table t − 1's sketches use substring t's masks).
+    let pieceMasks: UnsafeMutablePointer<UInt32>
+
+    /// Layout for `sketchBits` spare bits and substrings of the given widths.
+    init(sketchBits: Int, widths: [Int]) {
+        let m = widths.count
+        let sb = Swift.max(0, sketchBits)
+        if m < 2 || sb == 0 {
+            pieceCount = 0
+            parityCount = 0
+        } else {
+            // Most of the bits go to the pieces of the next substring (a count of mismatched pieces bounds its
+            // distance, and their parities give its parity); one parity bit each for the following ones.
+            pieceCount = Swift.min(widths.min()!, Swift.max(sb - (m - 2), (sb + 1) / 2))
+            parityCount = Swift.max(0, Swift.min(m - 2, sb - pieceCount))
+        }
+        pieceMasks = .allocate(capacity: Swift.max(1, m * pieceCount))
+        for (t, w) in widths.enumerated() {
+            for i in 0..<pieceCount {
+                let lo = i * w / pieceCount, hi = (i + 1) * w / pieceCount
+                pieceMasks[t * pieceCount + i] = UInt32(((1 << UInt64(hi - lo)) - 1) << UInt64(lo))
+            }
+        }
+    }
+
+    /// The parities of the pieces of substring `u` of a code whose key there is `key`, one bit per piece.
+    @inline(__always)
+    func pieces(of key: Int, substring u: Int) -> UInt32 {
+        var bits: UInt32 = 0
+        let k = UInt32(truncatingIfNeeded: key)
+        for i in 0..<pieceCount {
+            bits |= UInt32((k & pieceMasks[u &* pieceCount &+ i]).nonzeroBitCount & 1) << UInt32(i)
+        }
+        return bits
+    }
+
+    deinit { pieceMasks.deallocate() }
 }
 
 /// Receives the candidates of one probed level whose distance is within `limit`.

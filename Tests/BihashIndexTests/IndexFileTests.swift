@@ -31,6 +31,44 @@ import Testing
         #expect(FileManager.default.contents(atPath: path) == FileManager.default.contents(atPath: again))
     }
 
+    /// A file whose rows are not in code order (as written before rows were ordered) opens, searches exactly
+    /// (multi-index hashing then reads every table through entries), and is put in order by `compact`.
+    @Test func unorderedFileIsReadAndSorted() throws {
+        let (index, queries) = try makeIndex(bits: 64)
+        let path = TestCodes.tempPath("unordered.bhidx")
+        defer { unlink(path) }
+        try index.save(to: path)
+        // Reverse the rows in the file and fix the checksum.
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        let n = index.count, bpc = 8, idsAt = IndexFile.align8(IndexFile.headerSize + n * bpc)
+        let codes = Array(bytes[IndexFile.headerSize..<(IndexFile.headerSize + n * bpc)])
+        let ids = Array(bytes[idsAt..<(idsAt + 8 * n)])
+        for i in 0..<n {
+            let j = n - 1 - i
+            bytes.replaceSubrange((IndexFile.headerSize + i * bpc)..<(IndexFile.headerSize + (i + 1) * bpc), with: codes[(j * bpc)..<((j + 1) * bpc)])
+            bytes.replaceSubrange((idsAt + 8 * i)..<(idsAt + 8 * (i + 1)), with: ids[(8 * j)..<(8 * (j + 1))])
+        }
+        for b in 0..<8 { bytes[IndexFile.checksumOffset + b] = 0 }
+        var hasher = XXHash64()
+        hasher.update(bytes)
+        let sum = hasher.finalize()
+        for b in 0..<8 { bytes[IndexFile.checksumOffset + b] = UInt8(truncatingIfNeeded: sum >> UInt64(8 * b)) }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+        var opened = try FlatIndex.open(path)
+        #expect(opened.isMapped && !opened.rows.isSorted)
+        let expected = try index.search(queries, k: 30)
+        #expect(try opened.search(queries, k: 30) == expected)
+        var mih = try MultiIndexHashing(opened)
+        mih.probeBudget = Int.max
+        #expect(!mih.readsFirstTableInPlace)
+        #expect(try mih.search(queries, k: 30, threads: 1) == expected)
+        #expect(try mih.search(queries, radius: 8, threads: 1) == index.search(queries, radius: 8))
+        opened.compact()
+        #expect(!opened.isMapped && opened.rows.isSorted)
+        #expect(try opened.items().ids == index.items().ids)
+        #expect(try MultiIndexHashing(opened).readsFirstTableInPlace)
+    }
+
     @Test func mappedIndexCanChange() throws {
         let (index, queries) = try makeIndex(bits: 64)
         let path = TestCodes.tempPath("mutate.bhidx")

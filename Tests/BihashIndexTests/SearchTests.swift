@@ -157,85 +157,80 @@ import Testing
         #expect(throws: BihashError.self) { try FlatIndex(bits: 4097) }
     }
 
-    /// Parity pruning is active on the usual data (so the brute-force comparisons above exercise it), and gives the
-    /// same answers as without it (a tiny radius budget forces nothing here: probing is forced).
-    @Test func parityPruningIsActiveAndExact() throws {
-        for bits in [64, 128, 24] {
-            let c = Case(bits: bits, clustered: true, n: 2000, nq: 17, seed: 5)
-            var mih = try MultiIndexHashing(c.index)
+    /// Every table layout gives the brute-force answers: table 0 read in place (rows in code order) or through
+    /// entries, 3- or 4-byte entries (their sketches of different sizes), and the sketch pruning is active.
+    @Test(arguments: [64, 128, 24, 60])
+    func everyTableLayoutIsExact(bits: Int) throws {
+        let c = Case(bits: bits, clustered: true, n: 2000, nq: 17, seed: 5)
+        let refs = (0..<c.queries.count).map { c.reference($0) }
+        for (inPlace, entryBytes) in [(true, 3), (true, 4), (false, 3), (false, 4)] {
+            var mih = try MultiIndexHashing(c.index, substrings: nil, threads: 2, entryBytes: entryBytes, inPlace: inPlace)
             mih.probeBudget = Int.max
-            #expect(mih.sketchBits == Swift.min(mih.substringCount - 1, MultiIndexHashing.maxSketchBits))
-            #expect(mih.sketchBits > 0)
-            let refs = (0..<c.queries.count).map { c.reference($0) }
-            for k in [1, 7, 100] {
+            let m = mih.substringCount
+            #expect(mih.readsFirstTableInPlace == inPlace && mih.entryBytes == entryBytes)
+            #expect(mih.sketchBits == 8 * entryBytes - mih.rowBits && mih.sketch.pieceCount > 0)
+            #expect(mih.sketch.parityCount == Swift.min(m - 2, mih.sketchBits - mih.sketch.pieceCount))
+            #expect(mih.tableBytes == 4 * mih.offsetCount + (inPlace ? m - 1 : m) * 2000 * entryBytes + 32)
+            for k in [1, 7, 100, 2000] {
                 let got = try mih.search(c.queries, k: k, threads: 1)
-                for q in 0..<c.queries.count { #expect(got[q] == Array(refs[q].prefix(k)), "K=\(bits) k=\(k) q=\(q)") }
+                for q in 0..<c.queries.count {
+                    #expect(got[q] == Array(refs[q].prefix(k)), "K=\(bits) inPlace=\(inPlace) eb=\(entryBytes) k=\(k) q=\(q)")
+                }
             }
             for r in [bits / 8, bits / 4] {
-                let got = try mih.search(c.queries, radius: r, threads: 1)
-                for q in 0..<c.queries.count { #expect(got[q] == refs[q].filter { $0.distance <= r }, "K=\(bits) r=\(r) q=\(q)") }
-            }
-        }
-    }
-
-    /// 4-byte entries (used past 2^24 stored rows) give the same answers as the 3-byte ones.
-    @Test(arguments: [64, 60, 128])
-    func fourByteEntriesAreExact(bits: Int) throws {
-        let c = Case(bits: bits, clustered: true, n: 1500, nq: 15, seed: 6)
-        var wide = try MultiIndexHashing(c.index, substrings: nil, threads: 2, entryBytes: 4)
-        wide.probeBudget = Int.max
-        #expect(wide.entryBytes == 4 && wide.sketchBits > 0)
-        #expect(wide.tableBytes == 4 * wide.offsetCount + wide.substringCount * 1500 * 4 + 32)
-        let refs = (0..<c.queries.count).map { c.reference($0) }
-        for k in [1, 10, 100, 1500] {
-            let got = try wide.search(c.queries, k: k, threads: 1)
-            for q in 0..<c.queries.count { #expect(got[q] == Array(refs[q].prefix(k)), "k=\(k) q=\(q)") }
-        }
-        let within = try wide.search(c.queries, radius: bits / 8, threads: 2)
-        for q in 0..<c.queries.count { #expect(within[q] == refs[q].filter { $0.distance <= bits / 8 }) }
-    }
-
-    /// Many items at the same distance: lists in (distance, id) order, with ties broken by id (ids are not in row
-    /// order), for k cutting through a tie and for long runs of ties (sorted by the general sort, > 32).
-    @Test func tiesAreOrderedByID() throws {
-        for bits in [64, 40] {
-            // 900 rows with only 6 distinct codes: runs of ~150 rows at each distance.
-            let distinct = TestCodes.random(bits: bits, count: 6, seed: 11)
-            let bpc = (bits + 7) / 8
-            var bytes: [UInt8] = []
-            for i in 0..<900 { bytes.append(contentsOf: distinct.code(i * 7 % 6)) }
-            let db = try PackedCodes(bits: bits, count: 900, bytes: bytes)
-            let ids = TestCodes.ids(900, seed: 12)
-            let index = try FlatIndex(codes: db, ids: ids)
-            let queries = TestCodes.queries(from: db, fresh: TestCodes.random(bits: bits, count: 4, seed: 13), count: 8)
-            var mih = try MultiIndexHashing(index)
-            mih.probeBudget = Int.max
-            #expect(bytes.count == 900 * bpc)
-            for q in 0..<queries.count {
-                let ref = TestCodes.ranking(db, ids: ids, query: queries, q)
-                for k in [1, 5, 149, 151, 400, 900] {
-                    #expect(try mih.search(queries, k: k, threads: 1)[q] == Array(ref.prefix(k)), "K=\(bits) k=\(k) q=\(q)")
-                }
-                for r in [0, bits / 4, bits] {
-                    #expect(try mih.search(queries, radius: r, threads: 1)[q] == ref.filter { $0.distance <= r })
+                let got = try mih.search(c.queries, radius: r, threads: 2)
+                for q in 0..<c.queries.count {
+                    #expect(got[q] == refs[q].filter { $0.distance <= r }, "K=\(bits) inPlace=\(inPlace) eb=\(entryBytes) r=\(r) q=\(q)")
                 }
             }
         }
+        // The public initialiser reads table 0 in place (FlatIndex keeps its rows in code order).
+        #expect(try MultiIndexHashing(c.index).readsFirstTableInPlace)
     }
 
-    /// The entry filter (AVX2, eight entries at a time, then one at a time) against a direct computation, for
-    /// 3- and 4-byte entries, every count up to 40 and assorted sketches.
-    @Test func entryFilterMatchesDirectComputation() {
+    /// The default entry size: 4 bytes while the tables stay within twice the codes, else 3; at N = 1M, 4 bytes for
+    /// 64- and 128-bit codes with table 0 in place, 3 for 256 bits or when every table has entries.
+    @Test func entrySizeFollowsTheMemoryBound() throws {
+        let n = 1_000_000
+        func bytes(_ bits: Int, inPlace: Bool) -> Int {
+            let m = MultiIndexHashing.defaultSubstringCount(bits: bits, count: n)
+            return MultiIndexHashing.defaultEntryBytes(offsetCount: m * ((1 << (bits / m)) + 1),
+                                                       entryTables: inPlace ? m - 1 : m, live: n, bytesPerCode: bits / 8)
+        }
+        #expect(bytes(64, inPlace: true) == 4 && bytes(128, inPlace: true) == 4 && bytes(256, inPlace: true) == 3)
+        #expect(bytes(64, inPlace: false) == 3)
+        #expect(MultiIndexHashing.defaultEntryBytes(offsetCount: 100, entryTables: 3, live: 50, bytesPerCode: 8) == 3)
+        // A small index: the bucket offsets alone pass the bound, so 3 bytes; exact either way (above).
+        let c = Case(bits: 64, clustered: false, n: 3000, nq: 1, seed: 8)
+        #expect(try MultiIndexHashing(c.index).entryBytes == 3)
+    }
+
+    /// The extra bits an entry's sketch proves (`SketchTest`), written out from its definition.
+    static func extraBits(sketch: UInt32, test: SketchTest) -> Int {
+        let x = sketch ^ test.target
+        let c = Int((x & test.pieceMask).nonzeroBitCount), floor = Int(test.floor)
+        let least = Swift.max(c, floor)
+        return least - floor + ((least - c) & 1) + (x & ~test.pieceMask).nonzeroBitCount
+    }
+
+    /// The entry filter (AVX2, eight entries at a time, then one at a time) against the definition, for 3- and
+    /// 4-byte entries, every count up to 40, assorted sketches, targets, floors and slacks.
+    @Test func entryFilterMatchesTheDefinition() {
         var rng = SeededGenerator(seed: 21)
-        for (entryBytes, rowBits) in [(3, 20), (3, 21), (3, 11), (3, 24), (4, 20), (4, 28), (4, 32)] {
+        for (entryBytes, rowBits) in [(3, 20), (3, 21), (3, 11), (3, 24), (4, 20), (4, 28), (4, 32), (4, 9)] {
             let rowMask = rowBits >= 32 ? UInt32.max : (1 << UInt32(rowBits)) - 1
-            let sketchBits = Swift.min(4, 8 * entryBytes - rowBits)
+            let sketchBits = 8 * entryBytes - rowBits
             for count in 0...40 {
-                let keep = UInt32(truncatingIfNeeded: rng.next())
+                let pieces = sketchBits == 0 ? 0 : Int(rng.next() % UInt64(sketchBits + 1))
+                let pieceMask: UInt32 = pieces == 0 ? 0 : (1 << UInt32(pieces)) - 1
+                let sketchMask: UInt32 = sketchBits == 0 ? 0 : UInt32((UInt64(1) << UInt64(sketchBits)) - 1)
+                let test = SketchTest(target: UInt32(truncatingIfNeeded: rng.next()) & sketchMask, pieceMask: pieceMask,
+                                      floor: pieces == 0 ? 0 : UInt32(rng.next() % 6))
+                let slack = Int(rng.next() % 9) - 1
                 var values: [UInt32] = []
                 var bytes = [UInt8](repeating: 0, count: count * entryBytes + 32)
                 for j in 0..<count {
-                    let sketch = sketchBits > 0 ? UInt32(truncatingIfNeeded: rng.next()) & ((1 << UInt32(sketchBits)) - 1) : 0
+                    let sketch = UInt32(truncatingIfNeeded: rng.next()) & sketchMask
                     let row = UInt32(truncatingIfNeeded: rng.next()) & rowMask
                     let value = rowBits >= 32 ? row : row | sketch << UInt32(rowBits)
                     values.append(value)
@@ -243,13 +238,13 @@ import Testing
                 }
                 let expected = values.filter { v in
                     let sketch = rowBits >= 32 ? 0 : v >> UInt32(rowBits)
-                    return (keep >> sketch) & 1 == 1
+                    return slack >= 0 && SearchTests.extraBits(sketch: sketch, test: test) <= slack
                 }.map { $0 & rowMask }
                 var out = [UInt32](repeating: 0, count: count + 8)
                 let kept = bytes.withUnsafeBufferPointer { b in
                     out.withUnsafeMutableBufferPointer { o in
                         MultiIndexHashing.filterEntries(b.baseAddress!, count: count, entryBytes: entryBytes,
-                                                        rowBits: rowBits, keep: keep, into: o.baseAddress!)
+                                                        rowBits: rowBits, test: test, slack: slack, into: o.baseAddress!)
                     }
                 }
                 #expect(Array(out.prefix(kept)) == expected, "bytes=\(entryBytes) rowBits=\(rowBits) n=\(count)")
@@ -257,18 +252,65 @@ import Testing
         }
     }
 
-    /// The pass set of the parity test: x passes when it differs from the target in at most `slack` bits.
-    @Test func keepMaskCountsMismatches() {
-        for bits in 0...4 {
-            for target in 0..<(UInt32(1) << UInt32(bits)) {
-                for slack in -1...5 {
-                    let mask = MultiIndexHashing.keepMask(target, slack, bits)
-                    for x in 0..<(UInt32(1) << UInt32(bits)) {
-                        #expect((mask >> x) & 1 == ((x ^ target).nonzeroBitCount <= slack ? 1 : 0))
+    /// The lower bound behind the sketch test never exceeds the truth: for random codes and random probing
+    /// radii, every item that is new at a level (farther than the radius in every other table) differs from the
+    /// query by at least the level's base plus the extra bits its sketch proves. Checked directly on the codes
+    /// (substring distances by popcount), for several widths and sketch sizes.
+    @Test func sketchBoundNeverExceedsTheTrueDistance() throws {
+        var rng = SeededGenerator(seed: 41)
+        var checked = 0
+        for (bits, n) in [(64, 3000), (128, 2000), (60, 2000), (24, 3000)] {
+            let db = TestCodes.clustered(bits: bits, count: n, centres: 4, flip: 0.2, seed: 42)
+            let index = try FlatIndex(codes: db)
+            for entryBytes in [3, 4] {
+                let mih = try MultiIndexHashing(index, substrings: nil, threads: 1, entryBytes: entryBytes, inPlace: true)
+                let m = mih.substringCount
+                let s = MultiIndexHashing.Scratch(words: (bits + 63) / 64, tables: m)
+                defer { s.deallocate() }
+                let q = TestCodes.clustered(bits: bits, count: 1, centres: 4, flip: 0.2, seed: 42)
+                try q.bytes.withUnsafeBytes { qb in
+                    try index.rows.withRows { codes, _, _ in
+                        try mih.substrings.withUnsafeBufferPointer { sb in
+                            for u in 0..<m {
+                                s.qkeys[u] = sb[u].key(qb.baseAddress!)
+                                s.qparity[u] = UInt32(s.qkeys[u].nonzeroBitCount & 1)
+                            }
+                            for u in 0..<m where m > 1 {
+                                s.qpieces[u] = mih.sketch.pieces(of: s.qkeys[(u + 1) % m], substring: (u + 1) % m)
+                            }
+                            let tb = MultiIndexHashing.Tables(codes: codes, ids: UnsafePointer(bitPattern: 16)!, stride: index.rows.bytesPerCode,
+                                            offsets: mih.memory.offsets, entries: UnsafeRawPointer(mih.memory.base),
+                                            entryBytes: entryBytes, rowBits: mih.rowBits, direct: true, tombstones: nil,
+                                            sketch: mih.sketch, live: n, subs: sb.baseAddress!, m: m,
+                                            masks: mih.bucketMasks, costs: mih.levelCosts, budget: 0)
+                            for _ in 0..<40 {
+                                for u in 0..<m { s.radii[u] = Int(rng.next() % 5) - 1 }
+                                let t = Int(rng.next() % UInt64(m))
+                                let test = MultiIndexHashing.sketchTest(tb, s, t)
+                                let base = (0..<m).reduce(0) { $0 + ($1 == t ? 0 : s.radii[$1] + 1) }
+                                for i in 0..<n {
+                                    let code = codes + i * index.rows.bytesPerCode
+                                    let sd = (0..<m).map { (sb[$0].key(code) ^ s.qkeys[$0]).nonzeroBitCount }
+                                    // New at level (t, sd[t]): beyond the radius of every other table.
+                                    guard (0..<m).allSatisfy({ $0 == t || sd[$0] > s.radii[$0] }) else { continue }
+                                    // The entry's sketch, as the table stores it.
+                                    var sketch = mih.sketch.pieces(of: sb[(t + 1) % m].key(code), substring: (t + 1) % m)
+                                    for j in 0..<mih.sketch.parityCount {
+                                        sketch |= UInt32(sb[(t + 2 + j) % m].key(code).nonzeroBitCount & 1) << UInt32(mih.sketch.pieceCount + j)
+                                    }
+                                    let bound = sd[t] + base + SearchTests.extraBits(sketch: sketch, test: test)
+                                    let truth = sd.reduce(0, +)
+                                    #expect(bound <= truth, "K=\(bits) eb=\(entryBytes) t=\(t) item \(i)")
+                                    if bound > truth { return }
+                                    checked += 1
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
+        #expect(checked > 100_000)
     }
 
     /// The k-NN selection and the radius list past their initial capacity (growth, compaction), against a sort.

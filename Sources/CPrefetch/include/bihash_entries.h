@@ -81,58 +81,102 @@ static const uint64_t bihash_kept_lanes[256] = {
     0x0000070605040302ull, 0x0007060504030200ull, 0x0007060504030201ull, 0x0706050403020100ull,
 };
 
+/// The extra lower bound of one entry's sketch (see `bihash_filter_entries`).
+__attribute__((target("popcnt")))
+static inline uint32_t bihash_entry_extra(uint32_t sketch, uint32_t target, uint32_t piece_mask, uint32_t floor) {
+    const uint32_t x = sketch ^ target;
+    const uint32_t c = (uint32_t)__builtin_popcount(x & piece_mask);
+    const uint32_t mx = c > floor ? c : floor;
+    return mx - floor + ((mx - c) & 1) + (uint32_t)__builtin_popcount(x & ~piece_mask);
+}
+
 /// Reads `n` entries of `entry_bytes` (3 or 4) little-endian bytes at `entries`; an entry is
-/// `row | sketch << row_bits`. Writes the row of every entry whose sketch s has bit s of `keep` set to
+/// `row | sketch << row_bits`. Writes the row of every entry whose extra lower bound is at most `slack` to
 /// `out[0]`, `out[1]`, … in order and returns how many. Reads up to 8 bytes past the last entry and writes up to 8
 /// values past the last kept one (the caller leaves room for both).
 ///
+/// The extra lower bound of a sketch s (how many bits the item must differ by beyond the pigeonhole bound of
+/// the level, see MultiIndexHashing): with x = s ^ target, c = popcount(x & piece_mask) mismatched pieces of the
+/// next substring, whose distance is then at least max(c, floor) and has the parity of c, so it adds
+/// max(c, floor) − floor + ((max(c, floor) − c) & 1) over its floor; plus one per mismatched parity bit
+/// (popcount(x & ~piece_mask)). `floor` must be 0 when `piece_mask` is 0.
+///
 /// Eight entries at a time: one 32-byte load, their bytes moved into eight 32-bit lanes (vpermd + vpshufb for
-/// 3-byte entries), the test `keep >> s & 1` lane by lane (vpsrlvd), and the kept rows moved to the front of the
-/// vector (vpermd with `bihash_kept_lanes`) and stored.
+/// 3-byte entries), the two popcounts by nibble lookup (vpshufb) summed per lane (vpmaddubsw + vpmaddwd), the
+/// test, and the kept rows moved to the front of the vector (vpermd with `bihash_kept_lanes`) and stored.
 __attribute__((target("avx2,popcnt")))
 static inline size_t bihash_filter_entries(const uint8_t *entries, size_t n, uint32_t entry_bytes,
-                                           uint32_t row_bits, uint32_t keep, uint32_t *out) {
+                                           uint32_t row_bits, uint32_t target, uint32_t piece_mask,
+                                           uint32_t floor, int32_t slack, uint32_t *out) {
+    if (slack < 0) return 0;
     const uint32_t row_mask = row_bits >= 32 ? 0xFFFFFFFFu : (1u << row_bits) - 1;
     const uint32_t entry_mask = entry_bytes >= 4 ? 0xFFFFFFFFu : (1u << (8 * entry_bytes)) - 1;
     const __m256i rows_v = _mm256_set1_epi32((int)row_mask);
-    const __m256i keep_v = _mm256_set1_epi32((int)keep);
+    const __m256i target_v = _mm256_set1_epi32((int)target);
+    const __m256i pieces_v = _mm256_set1_epi32((int)piece_mask);
+    const __m256i floor_v = _mm256_set1_epi32((int)floor);
+    const __m256i slack_v = _mm256_set1_epi32(slack);
     const __m256i one = _mm256_set1_epi32(1);
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    const __m256i ones8 = _mm256_set1_epi8(1);
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    const __m256i bitcount = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                              0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
     const __m128i shift = _mm_cvtsi32_si128((int)(row_bits >= 32 ? 32 : row_bits));
     // 3-byte entries: dwords 0-2 (entries 0-3) to the low lane, dwords 3-5 (entries 4-7) to the high lane, then
     // in each lane bytes 3i..3i+2 to lane i (the fourth byte zero).
     const __m256i spread = _mm256_setr_epi32(0, 1, 2, 3, 3, 4, 5, 6);
     const __m256i unpack = _mm256_setr_epi8(0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1,
                                             0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1);
+#define BIHASH_POPCOUNT32(v) _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_add_epi8( \
+        _mm256_shuffle_epi8(bitcount, _mm256_and_si256((v), nibble)), \
+        _mm256_shuffle_epi8(bitcount, _mm256_and_si256(_mm256_srli_epi16((v), 4), nibble))), ones8), ones16)
     size_t kept = 0, j = 0;
     if (entry_bytes == 3 || entry_bytes == 4) {
         for (; j + 8 <= n; j += 8) {
             __m256i v = _mm256_loadu_si256((const __m256i *)(entries + entry_bytes * j));
             if (entry_bytes == 3) v = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(v, spread), unpack);
             const __m256i row = _mm256_and_si256(v, rows_v);
-            const __m256i sketch = _mm256_srl_epi32(v, shift);
-            const __m256i pass = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_srlv_epi32(keep_v, sketch), one), one);
-            const unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(pass));
+            const __m256i x = _mm256_xor_si256(_mm256_srl_epi32(v, shift), target_v);
+            const __m256i c = BIHASH_POPCOUNT32(_mm256_and_si256(x, pieces_v));
+            const __m256i e = BIHASH_POPCOUNT32(_mm256_andnot_si256(pieces_v, x));
+            const __m256i mx = _mm256_max_epu32(c, floor_v);
+            const __m256i extra = _mm256_add_epi32(_mm256_add_epi32(_mm256_sub_epi32(mx, floor_v), e),
+                                                   _mm256_and_si256(_mm256_sub_epi32(mx, c), one));
+            const __m256i fail = _mm256_cmpgt_epi32(extra, slack_v);
+            const unsigned mask = ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(fail)) & 0xFFu;
             const __m256i lanes = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)bihash_kept_lanes[mask]));
             _mm256_storeu_si256((__m256i *)(out + kept), _mm256_permutevar8x32_epi32(row, lanes));
             kept += (size_t)__builtin_popcount(mask);
         }
     }
+#undef BIHASH_POPCOUNT32
     for (; j < n; j++) {
         uint32_t e;
         memcpy(&e, entries + entry_bytes * j, 4);
         e &= entry_mask;
         out[kept] = e & row_mask;
         const uint32_t s = row_bits >= 32 ? 0 : e >> row_bits;
-        kept += (keep >> (s & 31)) & 1;
+        kept += bihash_entry_extra(s, target, piece_mask, floor) <= (uint32_t)slack;
     }
     return kept;
 }
 
 #else
 
+/// The extra lower bound of one entry's sketch (see the x86-64 version).
+static inline uint32_t bihash_entry_extra(uint32_t sketch, uint32_t target, uint32_t piece_mask, uint32_t floor) {
+    const uint32_t x = sketch ^ target;
+    const uint32_t c = (uint32_t)__builtin_popcount(x & piece_mask);
+    const uint32_t mx = c > floor ? c : floor;
+    return mx - floor + ((mx - c) & 1) + (uint32_t)__builtin_popcount(x & ~piece_mask);
+}
+
 /// The same filter one entry at a time (other architectures).
 static inline size_t bihash_filter_entries(const uint8_t *entries, size_t n, uint32_t entry_bytes,
-                                           uint32_t row_bits, uint32_t keep, uint32_t *out) {
+                                           uint32_t row_bits, uint32_t target, uint32_t piece_mask,
+                                           uint32_t floor, int32_t slack, uint32_t *out) {
+    if (slack < 0) return 0;
     const uint32_t row_mask = row_bits >= 32 ? 0xFFFFFFFFu : (1u << row_bits) - 1;
     const uint32_t entry_mask = entry_bytes >= 4 ? 0xFFFFFFFFu : (1u << (8 * entry_bytes)) - 1;
     size_t kept = 0;
@@ -142,7 +186,7 @@ static inline size_t bihash_filter_entries(const uint8_t *entries, size_t n, uin
         e &= entry_mask;
         out[kept] = e & row_mask;
         const uint32_t s = row_bits >= 32 ? 0 : e >> row_bits;
-        kept += (keep >> (s & 31)) & 1;
+        kept += bihash_entry_extra(s, target, piece_mask, floor) <= (uint32_t)slack;
     }
     return kept;
 }
