@@ -119,7 +119,18 @@ public struct PackedCodes: Equatable, Sendable {
 
     /// Hamming distance between code `i` of `self` and code `j` of `other` (reference implementation,
     /// byte by byte; `BihashIndex` has the fast kernels).
-    public func hammingDistance(_ i: Int, to other: PackedCodes, _ j: Int) -> Int {
+    /// - Throws: `BihashError.invalidArgument` if the codes have different widths or `i` or `j` is not the index of
+    ///   a code.
+    public func hammingDistance(code i: Int, to other: PackedCodes, code j: Int) throws -> Int {
+        try require(bits == other.bits,
+                    "Hamming distance between codes of different widths: \(bits) and \(other.bits) bits")
+        try require((0..<count).contains(i), "code index \(i) is outside 0..<\(count)")
+        try require((0..<other.count).contains(j), "code index \(j) of the other codes is outside 0..<\(other.count)")
+        return hammingDistance(i, to: other, j)
+    }
+
+    /// `hammingDistance(code:to:code:)` for callers inside the package that have checked the widths and indices.
+    package func hammingDistance(_ i: Int, to other: PackedCodes, _ j: Int) -> Int {
         precondition(bits == other.bits, "Hamming distance between codes of different widths")
         let bpc = bytesPerCode
         var d = 0

@@ -1,14 +1,22 @@
-/// Element-wise arithmetic and reductions. Binary operators require equal shapes (checked with `precondition`
-/// only where the shapes come from bihash's own layers; public entry points validate shapes before calling).
+/// Element-wise arithmetic and reductions. Binary operations on two tensors require equal shapes and throw
+/// `BihashError.invalidArgument` otherwise (one shape comparison per call; the element loops check nothing).
 extension Tensor {
     @inlinable
     public func map(_ f: (T) -> T) -> Tensor {
         Tensor(uncheckedShape: shape, scalars: scalars.map(f))
     }
 
+    /// Applies `f` to the elements of `self` and `other` pairwise.
+    /// - Throws: `BihashError.invalidArgument` if the shapes differ.
     @inlinable
-    public func zipMap(_ other: Tensor, _ f: (T, T) -> T) -> Tensor {
-        precondition(shape == other.shape, "zipMap: shapes \(shape) and \(other.shape) differ")
+    public func zipMap(_ other: Tensor, _ f: (T, T) -> T) throws -> Tensor {
+        try zipMap(other, operation: "zipMap", f)
+    }
+
+    /// `zipMap`, naming `operation` in the error.
+    @inlinable
+    func zipMap(_ other: Tensor, operation: String, _ f: (T, T) -> T) throws -> Tensor {
+        try requireSameShape(other, operation)
         var out = scalars
         out.withUnsafeMutableBufferPointer { o in
             other.scalars.withUnsafeBufferPointer { b in
@@ -18,16 +26,19 @@ extension Tensor {
         return Tensor(uncheckedShape: shape, scalars: out)
     }
 
-    @inlinable public static func + (a: Tensor, b: Tensor) -> Tensor { a.zipMap(b, +) }
-    @inlinable public static func - (a: Tensor, b: Tensor) -> Tensor { a.zipMap(b, -) }
-    @inlinable public static func * (a: Tensor, b: Tensor) -> Tensor { a.zipMap(b, *) }
+    /// Element-wise sum, difference and product of two tensors of the same shape.
+    /// - Throws: `BihashError.invalidArgument` if the shapes differ.
+    @inlinable public static func + (a: Tensor, b: Tensor) throws -> Tensor { try a.zipMap(b, operation: "+", +) }
+    @inlinable public static func - (a: Tensor, b: Tensor) throws -> Tensor { try a.zipMap(b, operation: "-", -) }
+    @inlinable public static func * (a: Tensor, b: Tensor) throws -> Tensor { try a.zipMap(b, operation: "*", *) }
     @inlinable public static func * (a: Tensor, s: T) -> Tensor { a.map { $0 * s } }
     @inlinable public static func * (s: T, a: Tensor) -> Tensor { a.map { $0 * s } }
 
     /// self += other · scale, in place.
+    /// - Throws: `BihashError.invalidArgument` if the shapes differ (`self` is then unchanged).
     @inlinable
-    public mutating func add(_ other: Tensor, scaledBy scale: T = 1) {
-        precondition(shape == other.shape, "add: shapes \(shape) and \(other.shape) differ")
+    public mutating func add(_ other: Tensor, scaledBy scale: T = 1) throws {
+        try requireSameShape(other, "add")
         scalars.withUnsafeMutableBufferPointer { o in
             other.scalars.withUnsafeBufferPointer { b in
                 for i in 0..<o.count { o[i] += scale * b[i] }
@@ -69,11 +80,20 @@ extension Tensor {
         return Tensor(uncheckedShape: [c], scalars: out)
     }
 
-    /// Largest absolute element-wise difference to `other` (shapes must match).
-    public func maxAbsDifference(_ other: Tensor) -> Double {
-        precondition(shape == other.shape, "maxAbsDifference: shapes \(shape) and \(other.shape) differ")
+    /// Largest absolute element-wise difference to `other`.
+    /// - Throws: `BihashError.invalidArgument` if the shapes differ.
+    public func maxAbsDifference(_ other: Tensor) throws -> Double {
+        try requireSameShape(other, "maxAbsDifference")
         var m = 0.0
         for i in 0..<count { m = Swift.max(m, abs(scalars[i].doubleValue - other.scalars[i].doubleValue)) }
         return m
+    }
+
+    /// Throws `BihashError.invalidArgument` naming `operation` and both shapes unless `other` has this shape.
+    @inlinable
+    func requireSameShape(_ other: Tensor, _ operation: String) throws {
+        if shape != other.shape {
+            throw BihashError.invalidArgument("element-wise \(operation) of tensors of shapes \(shape) and \(other.shape): the shapes must be equal")
+        }
     }
 }

@@ -3,8 +3,12 @@ import BihashCore
 /// Codes as a NumPy `.npy` file: a 2-D `uint8` array [N, ⌈K/8⌉] in C order, each row one code packed MSB-first
 /// (`numpy.packbits(bits, axis=1)` produces it, `numpy.unpackbits(codes, axis=1)[:, :K]` reverses it).
 ///
-/// Only this one array form is read or written; general `.npy` handling lives in BihashData.
+/// Only this one array form is read or written; general `.npy` handling lives in BihashData. Both parse and validate
+/// the header with BihashCore's `NPYHeader` (same checks, limits and messages), here with a header of at most 64 KiB.
 public enum NPYCodes {
+    /// Largest header accepted: a [N, B] uint8 header takes about a hundred bytes.
+    static let maxHeaderLength = 1 << 16
+
     /// Writes `codes` as an `.npy` uint8 array [N, ⌈K/8⌉] (format version 1.0), atomically.
     /// - Throws: `BihashError.io` when the file cannot be written.
     public static func write(_ codes: PackedCodes, to path: String) throws {
@@ -27,72 +31,38 @@ public enum NPYCodes {
     }
 
     /// Reads an `.npy` uint8 array [N, B] as N codes of `bits` bits (default 8·B; ⌈bits/8⌉ must equal B).
-    /// - Throws: `BihashError.io` when unreadable; `.invalidFormat` for another dtype, Fortran order, another
-    ///   rank, a size mismatch or non-zero padding bits.
+    /// - Throws: `BihashError.io` when unreadable; `.invalidFormat` for a malformed header (see `NPYHeader`), another
+    ///   dtype, Fortran order, another rank, a size mismatch or non-zero padding bits; `.limitExceeded` for a header
+    ///   over 64 KiB or a shape whose byte count overflows. Messages name `path`.
     public static func read(_ path: String, bits: Int? = nil) throws -> PackedCodes {
         let file = try MappedFile(path: path)
-        return try decode(UnsafeRawBufferPointer(start: file.base, count: file.count), bits: bits, source: ".npy file \(path)")
+        return try decode(UnsafeRawBufferPointer(start: file.base, count: file.count), bits: bits, source: path)
     }
 
-    /// Decodes `.npy` bytes; see `read(_:bits:)`.
+    /// Decodes `.npy` bytes; see `read(_:bits:)`. `source` names the data in error messages.
     public static func decode(_ data: UnsafeRawBufferPointer, bits: Int? = nil, source: String = ".npy data") throws -> PackedCodes {
-        let what = source
-        guard data.count >= 10, let base = data.baseAddress,
-              Array(data[0..<6]) == [0x93] + Array("NUMPY".utf8) else {
-            throw BihashError.invalidFormat("\(what): not an .npy file (bad magic)")
+        let header = try NPYHeader(bytes: data, source: source, maxHeaderLength: maxHeaderLength)
+        guard header.dataType == .uint8 else {
+            throw BihashError.invalidFormat("'\(source)': expected dtype uint8 ('|u1'), found '\(header.dataType)'")
         }
-        let r = ByteReader(base: base, count: data.count, what: what)
-        let major = data[6]
-        let headerLength: Int, headerStart: Int
-        switch major {
-        case 1: headerLength = Int(try r.read(UInt16.self, at: 8)); headerStart = 10
-        case 2, 3: headerLength = Int(try r.read(UInt32.self, at: 8)); headerStart = 12
-        default: throw BihashError.invalidFormat("\(what): unsupported .npy version \(major)")
+        guard header.shape.count == 2, header.shape[1] >= 1 else {
+            throw BihashError.invalidFormat("'\(source)': expected a 2-D shape (N, bytes per code), got \(header.shape)")
         }
-        guard headerLength <= 1 << 16 else { throw BihashError.invalidFormat("\(what): header of \(headerLength) bytes is too long") }
-        let headerBytes = try r.bytes(at: headerStart, count: headerLength)
-        guard let header = String(validating: headerBytes, as: UTF8.self) else {
-            throw BihashError.invalidFormat("\(what): header is not text")
-        }
-        let compact = header.filter { !$0.isWhitespace }
-        guard compact.contains("'descr':'|u1'") || compact.contains("'descr':'<u1'") || compact.contains("'descr':'u1'") else {
-            throw BihashError.invalidFormat("\(what): expected dtype uint8 ('|u1'), header is \(header.trimmingCharacters())")
-        }
-        guard compact.contains("'fortran_order':False") else {
-            throw BihashError.invalidFormat("\(what): Fortran-order arrays are not supported")
-        }
-        guard let shapeStart = compact.range(of: "'shape':("),
-              let shapeEnd = compact[shapeStart.upperBound...].firstIndex(of: ")") else {
-            throw BihashError.invalidFormat("\(what): header has no shape")
-        }
-        let dims = compact[shapeStart.upperBound..<shapeEnd].split(separator: ",").map { Int($0) }
-        guard dims.count == 2, let n = dims[0], let b = dims[1], n >= 0, b >= 1 else {
-            throw BihashError.invalidFormat("\(what): expected a 2-D shape (N, bytes per code), got (\(compact[shapeStart.upperBound..<shapeEnd]))")
-        }
+        let n = header.shape[0], b = header.shape[1]
         // b ≤ 512 before 8·b is formed (a hostile row width such as 2^62 would overflow it).
         guard b <= (PackedCodes.maxBits + 7) / 8 else {
-            throw BihashError.invalidFormat("\(what): rows of \(b) bytes exceed the widest code, \(PackedCodes.maxBits) bits (\((PackedCodes.maxBits + 7) / 8) bytes)")
+            throw BihashError.invalidFormat("'\(source)': rows of \(b) bytes exceed the widest code, \(PackedCodes.maxBits) bits (\((PackedCodes.maxBits + 7) / 8) bytes)")
         }
         let k = bits ?? 8 * b
         try PackedCodes.validateBits(k)
         guard (k + 7) / 8 == b else {
-            throw BihashError.invalidFormat("\(what): rows of \(b) bytes cannot hold \(k)-bit codes (need \((k + 7) / 8))")
+            throw BihashError.invalidFormat("'\(source)': rows of \(b) bytes cannot hold \(k)-bit codes (need \((k + 7) / 8))")
         }
-        let dataStart = headerStart + headerLength
-        let (total, overflow) = n.multipliedReportingOverflow(by: b)
-        guard !overflow, data.count - dataStart == total else {
-            throw BihashError.invalidFormat("\(what): shape (\(n), \(b)) needs \(overflow ? "too many" : String(total)) data bytes, file has \(data.count - dataStart)")
-        }
+        try header.validatePayloadLength(data.count - header.dataOffset, source: source)
         do {
-            return try PackedCodes(bits: k, count: n, bytes: try r.bytes(at: dataStart, count: total))
+            return try PackedCodes(bits: k, count: n, bytes: Array(data[header.dataOffset...]))
         } catch let e as BihashError {
-            throw BihashError.invalidFormat("\(what): \(e.message)")
+            throw BihashError.invalidFormat("'\(source)': \(e.message)")
         }
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters() -> String {
-        String(self.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
     }
 }

@@ -128,6 +128,9 @@ import _BihashTestSupport
         #expect(errorMessage { _ = try BackbonePreprocessing.images(fromUnitRows: [row, Array(row.dropLast())], side: 32) }
             .contains("image row 1"))
         #expect(errorMessage { _ = try BackbonePreprocessing.images(fromUnitRows: [], side: 16) }.contains("side"))
+        #expect(try BackbonePreprocessing.images(fromUnitScalars: (row + row)[...], side: 32) == x)
+        #expect(errorMessage { _ = try BackbonePreprocessing.images(fromUnitScalars: row.dropLast(), side: 32) }
+            .contains("not whole images"))
     }
 }
 

@@ -49,6 +49,24 @@ import _BihashTestSupport
         #expect(try ModelFile.fingerprint(head) != ModelFile.fingerprint(m))
     }
 
+    /// features(rows:) maps rows to x = 2·v − 1 for the network and rejects values outside [0, 1], naming row and value.
+    @Test func backboneFeaturesCheckAndMapTheRows() throws {
+        let backbone = try #require(try Self.model.get().backbone)
+        let (x, _) = try Self.rows(2, seed: 3)
+        let expected = try backbone.network.features(Tensor(uncheckedShape: [2, 32, 32, 3], scalars: x.scalars.map { 2 * $0 - 1 }))
+        #expect(try backbone.features(rows: x) == expected)
+        for bad in [Float(1.5), -0.25, .nan] {
+            var y = x
+            y.scalars[x.cols + 7] = bad
+            do {
+                _ = try backbone.features(rows: y)
+                Issue.record("accepted \(bad)")
+            } catch let e as BihashError {
+                #expect(e == .invalidArgument("image row 1, value 7 is \(bad); backbone input rows hold values in [0, 1]"))
+            }
+        }
+    }
+
     @Test func rejectsInconsistentBackboneFiles() throws {
         let m = try Self.model.get()
         var file = try ModelFile.safetensors(for: m)

@@ -30,7 +30,7 @@ import BihashNN
         var x = Tensor<Double>.normal([n, d], using: &rng)  // unit noise
         let labels = (0..<n).map { $0 % classes }
         let signalPart = try Tensor.matmul(centres.gatherRows(labels), basis)
-        x = x + signalPart
+        x = try x + signalPart
         return (x.converted(to: Float.self), labels)
     }
 

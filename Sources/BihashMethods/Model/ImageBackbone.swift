@@ -67,15 +67,11 @@ public final class ImageBackbone: @unchecked Sendable {
         var start = 0
         while start < x.rows {
             let end = min(x.rows, start + Self.chunkRows)
-            var images = [Float](repeating: 0, count: (end - start) * d)
-            for i in 0..<images.count {
-                let v = x.scalars[start * d + i]
-                guard v >= 0 && v <= 1 else {
-                    throw BihashError.invalidArgument("image row \(start + i / d), value \(i % d) is \(v); backbone input rows hold values in [0, 1]")
-                }
-                images[i] = 2 * v - 1   // BackbonePreprocessing step 4: [0, 1] → [−1, 1]
+            let chunk = x.scalars[(start * d)..<(end * d)]
+            if let i = chunk.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {  // i indexes x.scalars
+                throw BihashError.invalidArgument("image row \(i / d), value \(i % d) is \(chunk[i]); backbone input rows hold values in [0, 1]")
             }
-            let f = try network.features(Tensor(uncheckedShape: [end - start, s, s, 3], scalars: images))
+            let f = try network.features(try BackbonePreprocessing.images(fromUnitScalars: chunk, side: s))
             out.append(contentsOf: f.scalars)
             start = end
             progress?(start, x.rows)

@@ -35,7 +35,7 @@ enum SDCRecipe {
             var grad = try sdc.backward()
             if lambda > 0 {
                 loss += Double(lambda * (try quantization.forward(v)))
-                grad.add(try quantization.backward(), scaledBy: lambda)
+                try grad.add(try quantization.backward(), scaledBy: lambda)
             }
             _ = try head.backward(grad)
             return loss
@@ -83,11 +83,11 @@ enum SDCRecipe {
             }
             if lambda > 0 {
                 loss += Double(lambda * (try quantization.forward(v)))
-                grad.add(try quantization.backward(), scaledBy: lambda)
+                try grad.add(try quantization.backward(), scaledBy: lambda)
             }
             loss += Double(try contrastive.forward(v.rows(0..<n), v.rows(n..<(2 * n))))
             let (g1, g2) = try contrastive.backward()
-            grad.add(Tensor(uncheckedShape: v.shape, scalars: g1.scalars + g2.scalars))
+            try grad.add(Tensor(uncheckedShape: v.shape, scalars: g1.scalars + g2.scalars))
             _ = try head.backward(grad)
             return loss
         }

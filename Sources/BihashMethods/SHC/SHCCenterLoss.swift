@@ -55,7 +55,7 @@ public final class SHCCenterLoss<T: TensorScalar> {
         guard let (u, c) = cache else { throw BihashError.invalidState("\(summary): backward called before forward") }
         let k = scale / T(Double(u.count))
         let lambda = self.lambda
-        return u.zipMap(c) { v, center in
+        return try u.zipMap(c) { v, center in
             let h = T.tanh(v)
             let sign: T = h > 0 ? 1 : (h < 0 ? -1 : 0)                    // d|û|/dû (0 at 0, as PyTorch's abs)
             let dQuant = 2 * (abs(h) - 1) * sign * (1 - h * h)            // d/du (|tanh u| − 1)²

@@ -38,13 +38,13 @@ enum AutoencoderRecipe {
             var gradB = try decoder.backward(try bce.backward())
             if c.method == .signreg {  // L = BCE + α·L_reg(B); the gradient reaches U straight through the sign
                 loss += Double(alpha * BitBalanceRegularizer.value(b))
-                gradB.add(BitBalanceRegularizer.gradient(b), scaledBy: alpha)
+                try gradB.add(BitBalanceRegularizer.gradient(b), scaledBy: alpha)
             }
             if c.method == .greedyhash {
                 loss += Double(Float(c.quantizationWeight) * CubicQuantizationPenalty.value(u))
             }
             var gradU = try binarizer.backward(gradB)
-            if c.method == .greedyhash { gradU.add(CubicQuantizationPenalty.gradient(u), scaledBy: Float(c.quantizationWeight)) }
+            if c.method == .greedyhash { try gradU.add(CubicQuantizationPenalty.gradient(u), scaledBy: Float(c.quantizationWeight)) }
             _ = try encoder.backward(gradU)
             return loss
         }

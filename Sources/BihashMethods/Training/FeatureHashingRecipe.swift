@@ -30,12 +30,12 @@ enum FeatureHashingRecipe {
             var gradB = try similarity.backward()
             if c.method == .signreg {
                 loss += Double(Float(c.regularizerWeight) * BitBalanceRegularizer.value(b))
-                gradB.add(BitBalanceRegularizer.gradient(b), scaledBy: Float(c.regularizerWeight))
+                try gradB.add(BitBalanceRegularizer.gradient(b), scaledBy: Float(c.regularizerWeight))
             }
             var gradU = try binarizer.backward(gradB)
             if c.method == .greedyhash {  // GreedyHash's cubic penalty acts on the pre-sign outputs
                 loss += Double(qWeight * CubicQuantizationPenalty.value(u))
-                gradU.add(CubicQuantizationPenalty.gradient(u), scaledBy: qWeight)
+                try gradU.add(CubicQuantizationPenalty.gradient(u), scaledBy: qWeight)
             }
             _ = try head.backward(gradU)
             return loss
