@@ -20,7 +20,8 @@ import BihashCore
 /// | … | 0–7 | zero bytes up to the ids offset |
 /// | ids offset | 8·N | ids, u64 |
 ///
-/// Files are written atomically (temporary file, `fsync`, rename) and only live items are written. On open,
+/// Files are written atomically (temporary file, `fsync`, rename) and only live items are written, in code order
+/// (see `RowStore`); a file whose rows are in another order (written by an earlier build) is still read. On open,
 /// every header field is checked against the file's real size before anything is trusted, then the padding
 /// bits and the checksum; any mismatch is a `BihashError.invalidFormat` naming the field. Limits, checked in this
 /// order before any read past the header: K in 1…4096 (`PackedCodes.maxBits`), N ≤ `FlatIndex.maxRows`
