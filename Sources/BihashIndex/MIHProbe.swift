@@ -161,7 +161,7 @@ extension MultiIndexHashing {
 
     /// Writes the row positions of the `count` entries at `entries` whose sketch passes `test` with `slack` to
     /// `rows[0]`, `rows[1]`, … and returns how many (AVX2, eight entries at a time: `bihash_filter_entries`). Reads
-    /// up to 8 bytes past the last entry and writes up to 8 values past the last row kept.
+    /// up to 32 bytes past the last entry and writes up to 8 values past the last row kept.
     @inline(__always)
     static func filterEntries(_ entries: UnsafePointer<UInt8>, count: Int, entryBytes: Int, rowBits: Int,
                               test: SketchTest, slack: Int, into rows: UnsafeMutablePointer<UInt32>) -> Int {
@@ -176,9 +176,10 @@ extension MultiIndexHashing {
     /// one reads so that the random reads of a stage overlap instead of each waiting for memory: (1) list the
     /// block's buckets and prefetch their offsets; (2) read the offsets and prefetch the entries of the non-empty
     /// buckets (for table 0 read in place, the codes of their rows); (3) read the entries, keep the row positions
-    /// of those that pass the sketch test (eight entries at a time, without branches) and prefetch their codes
-    /// (table 0 in place: take every live row of the buckets). A chunk of candidates at a time, their distances
-    /// are then computed and those within `sink.limit` go to the sink (`flush`).
+    /// of those that pass the sketch test (eight entries at a time, without branches) and prefetch their codes; a
+    /// chunk of candidates at a time, their distances are then computed and those within `sink.limit` go to the
+    /// sink (`flush`). Table 0 in place: the live rows of the buckets are tested directly (their codes are
+    /// contiguous and were prefetched in stage 2; few pass).
     ///
     /// Sketch test: an item new at this level differs from the query by at least `base` bits, plus the extra bits
     /// its sketch proves (`SketchTest`); it is skipped when that exceeds `sink.limit`. Once `sink.limit` falls
@@ -236,6 +237,27 @@ extension MultiIndexHashing {
             work &+= total
             if work > tb.budget { return false }
             // (3) Their candidates.
+            if inPlace {
+                // Every live row of the buckets: their codes are contiguous and being fetched, so test them
+                // directly (few pass: no staging as for the scattered candidates of the other tables).
+                let q = UnsafePointer(s.qwords)
+                var limit = sink.limit
+                if limit < base { return true }
+                for x in 0..<spans {
+                    let first = s.spanFirst[x]
+                    for r in first..<(first &+ s.spanCount[x]) {
+                        let code = tb.codes + r &* stride
+                        let d = kern.distance(q, code)
+                        if d <= limit {
+                            if let dead = tb.tombstones, RowStore.isDeleted(dead, r) { continue }
+                            sink.take(row: r, distance: d, code: code)
+                            limit = sink.limit
+                        }
+                    }
+                    if limit < base { return true }
+                }
+                continue
+            }
             for x in 0..<spans {
                 var first = s.spanFirst[x]
                 var n = s.spanCount[x]
@@ -243,24 +265,11 @@ extension MultiIndexHashing {
                     let take = Swift.min(n, chunk)
                     let slack = sink.limit &- base
                     if slack < 0 { if fill > 0 { flush(kern, tb, s, fill, &sink) }; return true }
-                    if inPlace {
-                        // Every live row of the bucket (its codes are being read anyway).
-                        if let dead = tb.tombstones {
-                            for r in first..<(first &+ take) {
-                                s.rows[fill] = UInt32(truncatingIfNeeded: r)
-                                fill &+= RowStore.isDeleted(dead, r) ? 0 : 1
-                            }
-                        } else {
-                            for j in 0..<take { s.rows[fill &+ j] = UInt32(truncatingIfNeeded: first &+ j) }
-                            fill &+= take
-                        }
-                    } else {
-                        // The entries whose sketch allows them within the limit; prefetch their codes.
-                        let from = fill
-                        fill &+= filterEntries(table + first &* eb, count: take, entryBytes: eb, rowBits: tb.rowBits,
-                                               test: test, slack: slack, into: s.rows + fill)
-                        for j in from..<fill { bihash_prefetch(tb.codes + Int(s.rows[j]) &* stride) }
-                    }
+                    // The entries whose sketch allows them within the limit; prefetch their codes.
+                    let from = fill
+                    fill &+= filterEntries(table + first &* eb, count: take, entryBytes: eb, rowBits: tb.rowBits,
+                                           test: test, slack: slack, into: s.rows + fill)
+                    for j in from..<fill { bihash_prefetch(tb.codes + Int(s.rows[j]) &* stride) }
                     first &+= take
                     n &-= take
                     if fill >= chunk { flush(kern, tb, s, fill, &sink); fill = 0 }

@@ -92,7 +92,7 @@ static inline uint32_t bihash_entry_extra(uint32_t sketch, uint32_t target, uint
 
 /// Reads `n` entries of `entry_bytes` (3 or 4) little-endian bytes at `entries`; an entry is
 /// `row | sketch << row_bits`. Writes the row of every entry whose extra lower bound is at most `slack` to
-/// `out[0]`, `out[1]`, … in order and returns how many. Reads up to 8 bytes past the last entry and writes up to 8
+/// `out[0]`, `out[1]`, … in order and returns how many. Reads up to 32 bytes past the last entry and writes up to 8
 /// values past the last kept one (the caller leaves room for both).
 ///
 /// The extra lower bound of a sketch s (how many bits the item must differ by beyond the pigeonhole bound of
@@ -133,7 +133,9 @@ static inline size_t bihash_filter_entries(const uint8_t *entries, size_t n, uin
         _mm256_shuffle_epi8(bitcount, _mm256_and_si256(_mm256_srli_epi16((v), 4), nibble))), ones8), ones16)
     size_t kept = 0, j = 0;
     if (entry_bytes == 3 || entry_bytes == 4) {
-        for (; j + 8 <= n; j += 8) {
+        // Whole vectors, the last one partial: its lanes past the n-th entry are masked off (a bucket holds ~16
+        // entries, so a scalar tail would handle a third of them).
+        for (; j < n; j += 8) {
             __m256i v = _mm256_loadu_si256((const __m256i *)(entries + entry_bytes * j));
             if (entry_bytes == 3) v = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(v, spread), unpack);
             const __m256i row = _mm256_and_si256(v, rows_v);
@@ -144,7 +146,8 @@ static inline size_t bihash_filter_entries(const uint8_t *entries, size_t n, uin
             const __m256i extra = _mm256_add_epi32(_mm256_add_epi32(_mm256_sub_epi32(mx, floor_v), e),
                                                    _mm256_and_si256(_mm256_sub_epi32(mx, c), one));
             const __m256i fail = _mm256_cmpgt_epi32(extra, slack_v);
-            const unsigned mask = ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(fail)) & 0xFFu;
+            const unsigned valid = n - j >= 8 ? 0xFFu : (1u << (n - j)) - 1;
+            const unsigned mask = ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(fail)) & valid;
             const __m256i lanes = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)bihash_kept_lanes[mask]));
             _mm256_storeu_si256((__m256i *)(out + kept), _mm256_permutevar8x32_epi32(row, lanes));
             kept += (size_t)__builtin_popcount(mask);
