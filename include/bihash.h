@@ -392,9 +392,9 @@ BIHASH_API void bihash_train_options_free(bihash_train_options *options);
  * is supervised: bihash_train then requires labels (class indices 0...C-1, every class present, C >= 2) and fails
  * with BIHASH_ERR_INVALID_ARGUMENT without them. Setting the method resets epochs, batch size,
  * optimizer, learning rate, weight decay and milestones to the method's reference defaults for the current recipe
- * (e.g. "sdc": Adam 1e-4, weight decay 1e-5, batch 64, 100 epochs, x0.1 at epoch 80; "shc": RMSprop 1e-4, weight
- * decay 1e-5, batch 64, 100 epochs, cosine decay to 1e-7), keeping bits, seed, γ,
- * the Beta parameters, the contrastive flag and the image input; so set the method first.
+ * (e.g. "sdc", and "greedyhash" with the features recipe: Adam 1e-4, weight decay 1e-5, batch 64, 100 epochs, x0.1
+ * at epoch 80; "shc": RMSprop 1e-4, weight decay 1e-5, batch 64, 100 epochs, cosine decay to 1e-7), keeping bits,
+ * seed, γ, the Beta parameters, the contrastive flag and the image input; so set the method first.
  * @return BIHASH_OK or BIHASH_ERR_INVALID_ARGUMENT (NULL or unknown name; the message lists valid names).
  * Thread safety (all setters): exclusive on `options`.
  */

@@ -49,6 +49,11 @@ struct BackboneDemo: ParsableCommand {
         let db = try features(of: data.databaseFeatures, part: "database", backbone: backbone, cacheDir: cacheDir)
         let queries = try features(of: data.queryFeatures, part: "query", backbone: backbone, cacheDir: cacheDir)
         note(String(format: "features: %d + %d images at %d px in %.0f s", db.rows, queries.rows, imageSize, Date().timeIntervalSince(started)))
+        // The labels in the same row order, so a reference (tools/reference/greedyhash_reference.py) trains and
+        // evaluates on exactly these inputs.
+        for (part, labels) in [("database", data.databaseLabels), ("query", data.queryLabels)] {
+            try NPY.write(int64: labels, shape: [labels.count], to: "\(cacheDir)/fashion-mnist-20k-\(part)-labels.npy")
+        }
 
         var rows: [(String, String, Int, Double, Double)] = []  // input, method, K, mAP@1000, mAP@All
         // The float baseline: cosine k-NN on the features themselves (no hashing), TARGETS.md's last row.
