@@ -93,7 +93,7 @@ enum FlatSearch {
             var start = 0
             while start < c.count {
                 let end = Swift.min(c.count, start + blockSize)
-                if scanGroup(kern, codes: c.codes, stride: c.stride, range: start..<end, queries: q, limits: limits, flags: flags) {
+                if kern.scanGroup8(codes: c.codes, stride: c.stride, range: start..<end, queries: q, limits: limits, flags: flags) {
                     var t = 0
                     let n = end - start
                     while t < n {

@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// Hamming distance kernels: XOR + hardware popcount over 64-bit words.
 ///
 /// Legend: W = words per code (⌈bytesPerCode / 8⌉), G = queries per group (8). A query is stored as W
@@ -13,6 +15,17 @@ protocol HammingKernel {
     var wordCount: Int { get }
     /// Hamming distance between the query words at `q` and the code at `x`.
     func distance(_ q: UnsafePointer<UInt64>, _ x: UnsafeRawPointer) -> Int
+    /// `scanGroup` with this kernel (a kernel may replace the generic loop).
+    func scanGroup8(codes: UnsafeRawPointer, stride: Int, range: Range<Int>, queries: UnsafePointer<UInt64>,
+                    limits: UnsafePointer<Int>, flags: UnsafeMutablePointer<UInt8>) -> Bool
+}
+
+extension HammingKernel {
+    @inline(__always)
+    func scanGroup8(codes: UnsafeRawPointer, stride: Int, range: Range<Int>, queries: UnsafePointer<UInt64>,
+                    limits: UnsafePointer<Int>, flags: UnsafeMutablePointer<UInt8>) -> Bool {
+        scanGroup(self, codes: codes, stride: stride, range: range, queries: queries, limits: limits, flags: flags)
+    }
 }
 
 /// 64-bit codes (8 bytes).
@@ -24,9 +37,24 @@ struct Kernel64: HammingKernel {
     }
 }
 
-/// 128-bit codes (16 bytes).
+/// 128-bit codes (16 bytes). Its scan is the AVX2 loop of `bihash_scan128` (the low and high words of four codes
+/// in two vectors, shared by the eight queries): about 8% faster than the compiler's vectorisation of the generic
+/// loop (1M random codes, 1 thread: 1,517–1,560 vs 1,412–1,428 queries/s).
 struct Kernel128: HammingKernel {
     @inline(__always) var wordCount: Int { 2 }
+
+    @inline(__always)
+    func scanGroup8(codes: UnsafeRawPointer, stride: Int, range: Range<Int>, queries: UnsafePointer<UInt64>,
+                    limits: UnsafePointer<Int>, flags: UnsafeMutablePointer<UInt8>) -> Bool {
+        #if arch(x86_64)
+        return limits.withMemoryRebound(to: Int64.self, capacity: queryGroupSize) { l in
+            bihash_scan128((codes + range.lowerBound * stride).assumingMemoryBound(to: UInt8.self), range.count,
+                           queries, l, flags) != 0
+        }
+        #else
+        return scanGroup(self, codes: codes, stride: stride, range: range, queries: queries, limits: limits, flags: flags)
+        #endif
+    }
     @inline(__always)
     func distance(_ q: UnsafePointer<UInt64>, _ x: UnsafeRawPointer) -> Int {
         (q[0] ^ x.loadUnaligned(as: UInt64.self)).nonzeroBitCount

@@ -205,6 +205,38 @@ import Testing
         #expect(try MultiIndexHashing(c.index).entryBytes == 3)
     }
 
+    /// The 128-bit scan (`bihash_scan128`, four codes at a time, then one at a time) sets the same flags as the
+    /// generic loop, for every count up to 21 and limits from 0 (unused slot) to 129 (every code).
+    @Test func scan128MatchesTheGenericLoop() {
+        var rng = SeededGenerator(seed: 61)
+        let codes = TestCodes.random(bits: 128, count: 21, seed: 62)
+        var words = [UInt64](repeating: 0, count: 16)
+        for trial in 0..<40 {
+            // Queries near some codes (small distances) or random; limits around their distances.
+            for j in 0..<8 {
+                for w in 0..<2 {
+                    let near = codes.bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16 * (j % 21) + 8 * w, as: UInt64.self) }
+                    words[2 * j + w] = trial % 2 == 0 ? near ^ (rng.next() & rng.next() & rng.next()) : rng.next()
+                }
+            }
+            let limits = (0..<8).map { j in j == 7 && trial % 3 == 0 ? 0 : Int(rng.next() % 130) }
+            for n in 0...21 {
+                var fast = [UInt8](repeating: 7, count: n + 1), slow = [UInt8](repeating: 7, count: n + 1)
+                let (a, b) = codes.bytes.withUnsafeBytes { cb in
+                    words.withUnsafeBufferPointer { q in
+                        limits.withUnsafeBufferPointer { l in
+                            (Kernel128().scanGroup8(codes: cb.baseAddress!, stride: 16, range: 0..<n, queries: q.baseAddress!,
+                                                    limits: l.baseAddress!, flags: &fast),
+                             scanGroup(Kernel128(), codes: cb.baseAddress!, stride: 16, range: 0..<n, queries: q.baseAddress!,
+                                       limits: l.baseAddress!, flags: &slow))
+                        }
+                    }
+                }
+                #expect(a == b && fast == slow, "trial \(trial) n=\(n)")
+            }
+        }
+    }
+
     /// The extra bits an entry's sketch proves (`SketchTest`), written out from its definition.
     static func extraBits(sketch: UInt32, test: SketchTest) -> Int {
         let x = sketch ^ test.target

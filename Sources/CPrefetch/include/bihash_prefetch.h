@@ -10,5 +10,6 @@ static inline __attribute__((always_inline)) void bihash_prefetch(const void *p)
 // Included from here so that a build whose module cache predates bihash_entries.h sees this header change and
 // rebuilds the module (a new file in the umbrella directory alone does not).
 #include "bihash_entries.h"
+#include "bihash_scan.h"
 
 #endif
