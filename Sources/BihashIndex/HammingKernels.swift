@@ -62,9 +62,23 @@ struct Kernel128: HammingKernel {
     }
 }
 
-/// 256-bit codes (32 bytes).
+/// 256-bit codes (32 bytes). Its scan is the AVX2 loop of `bihash_scan256` (four codes transposed into four
+/// vectors of words, shared by the eight queries).
 struct Kernel256: HammingKernel {
     @inline(__always) var wordCount: Int { 4 }
+
+    @inline(__always)
+    func scanGroup8(codes: UnsafeRawPointer, stride: Int, range: Range<Int>, queries: UnsafePointer<UInt64>,
+                    limits: UnsafePointer<Int>, flags: UnsafeMutablePointer<UInt8>) -> Bool {
+        #if arch(x86_64)
+        return limits.withMemoryRebound(to: Int64.self, capacity: queryGroupSize) { l in
+            bihash_scan256((codes + range.lowerBound * stride).assumingMemoryBound(to: UInt8.self), range.count,
+                           queries, l, flags) != 0
+        }
+        #else
+        return scanGroup(self, codes: codes, stride: stride, range: range, queries: queries, limits: limits, flags: flags)
+        #endif
+    }
     @inline(__always)
     func distance(_ q: UnsafePointer<UInt64>, _ x: UnsafeRawPointer) -> Int {
         let a = (q[0] ^ x.loadUnaligned(as: UInt64.self)).nonzeroBitCount

@@ -205,34 +205,49 @@ import Testing
         #expect(try MultiIndexHashing(c.index).entryBytes == 3)
     }
 
-    /// The 128-bit scan (`bihash_scan128`, four codes at a time, then one at a time) sets the same flags as the
-    /// generic loop, for every count up to 21 and limits from 0 (unused slot) to 129 (every code).
-    @Test func scan128MatchesTheGenericLoop() {
+    /// The 128- and 256-bit scans (`bihash_scan128`, `bihash_scan256`: four codes at a time, then one at a time)
+    /// set the same flags as the generic loop, for every count up to 21 and limits from 0 (unused slot) to K + 1.
+    @Test(arguments: [128, 256])
+    func wideScansMatchTheGenericLoop(bits: Int) {
         var rng = SeededGenerator(seed: 61)
-        let codes = TestCodes.random(bits: 128, count: 21, seed: 62)
-        var words = [UInt64](repeating: 0, count: 16)
-        for trial in 0..<40 {
-            // Queries near some codes (small distances) or random; limits around their distances.
+        let bpc = bits / 8, w = bpc / 8
+        let codes = TestCodes.random(bits: bits, count: 21, seed: 62)
+        var words = [UInt64](repeating: 0, count: 8 * w)
+        for trial in 0..<60 {
+            // Query j is code c_j with about 1/8 of its bits flipped; its limit is its distance to c_j plus 1
+            // (flags c_j: the other codes are ~K/2 away), that distance itself (flags nothing) or 0 (an unused
+            // slot). So the flags differ from code to code and every lane position is checked.
+            var limits = [Int](repeating: 0, count: 8)
             for j in 0..<8 {
-                for w in 0..<2 {
-                    let near = codes.bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16 * (j % 21) + 8 * w, as: UInt64.self) }
-                    words[2 * j + w] = trial % 2 == 0 ? near ^ (rng.next() & rng.next() & rng.next()) : rng.next()
+                let c = Int(rng.next() % 21)
+                var d = 0
+                for k in 0..<w {
+                    let word = codes.bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: bpc * c + 8 * k, as: UInt64.self) }
+                    let flip = rng.next() & rng.next() & rng.next()
+                    words[w * j + k] = word ^ flip
+                    d += flip.nonzeroBitCount
                 }
+                limits[j] = [d + 1, d, 0][Int(rng.next() % 3)]
             }
-            let limits = (0..<8).map { j in j == 7 && trial % 3 == 0 ? 0 : Int(rng.next() % 130) }
             for n in 0...21 {
                 var fast = [UInt8](repeating: 7, count: n + 1), slow = [UInt8](repeating: 7, count: n + 1)
                 let (a, b) = codes.bytes.withUnsafeBytes { cb in
                     words.withUnsafeBufferPointer { q in
                         limits.withUnsafeBufferPointer { l in
-                            (Kernel128().scanGroup8(codes: cb.baseAddress!, stride: 16, range: 0..<n, queries: q.baseAddress!,
-                                                    limits: l.baseAddress!, flags: &fast),
-                             scanGroup(Kernel128(), codes: cb.baseAddress!, stride: 16, range: 0..<n, queries: q.baseAddress!,
-                                       limits: l.baseAddress!, flags: &slow))
+                            bits == 128
+                                ? (Kernel128().scanGroup8(codes: cb.baseAddress!, stride: bpc, range: 0..<n, queries: q.baseAddress!,
+                                                          limits: l.baseAddress!, flags: &fast),
+                                   scanGroup(Kernel128(), codes: cb.baseAddress!, stride: bpc, range: 0..<n, queries: q.baseAddress!,
+                                             limits: l.baseAddress!, flags: &slow))
+                                : (Kernel256().scanGroup8(codes: cb.baseAddress!, stride: bpc, range: 0..<n, queries: q.baseAddress!,
+                                                          limits: l.baseAddress!, flags: &fast),
+                                   scanGroup(Kernel256(), codes: cb.baseAddress!, stride: bpc, range: 0..<n, queries: q.baseAddress!,
+                                             limits: l.baseAddress!, flags: &slow))
                         }
                     }
                 }
-                #expect(a == b && fast == slow, "trial \(trial) n=\(n)")
+                #expect(a == b && fast == slow, "K=\(bits) trial \(trial) n=\(n)")
+                #expect(fast.last == 7)  // nothing written past the n-th flag
             }
         }
     }
