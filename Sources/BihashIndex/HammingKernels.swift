@@ -37,6 +37,19 @@ struct Kernel64: HammingKernel {
     }
 }
 
+#if arch(x86_64)
+/// `scanGroup` by one of the C kernels of bihash_scan.h (codes, count, 8 queries' words, 8 limits, flags).
+@inline(__always)
+func scanGroupInC(_ kernel: (UnsafePointer<UInt8>?, Int, UnsafePointer<UInt64>?, UnsafePointer<Int64>?,
+                             UnsafeMutablePointer<UInt8>?) -> Int32,
+                  codes: UnsafeRawPointer, stride: Int, range: Range<Int>, queries: UnsafePointer<UInt64>,
+                  limits: UnsafePointer<Int>, flags: UnsafeMutablePointer<UInt8>) -> Bool {
+    limits.withMemoryRebound(to: Int64.self, capacity: queryGroupSize) { l in
+        kernel((codes + range.lowerBound * stride).assumingMemoryBound(to: UInt8.self), range.count, queries, l, flags) != 0
+    }
+}
+#endif
+
 /// 128-bit codes (16 bytes). Its scan is the AVX2 loop of `bihash_scan128` (the low and high words of four codes
 /// in two vectors, shared by the eight queries): about 8% faster than the compiler's vectorisation of the generic
 /// loop (1M random codes, 1 thread: 1,517–1,560 vs 1,412–1,428 queries/s).
@@ -47,10 +60,7 @@ struct Kernel128: HammingKernel {
     func scanGroup8(codes: UnsafeRawPointer, stride: Int, range: Range<Int>, queries: UnsafePointer<UInt64>,
                     limits: UnsafePointer<Int>, flags: UnsafeMutablePointer<UInt8>) -> Bool {
         #if arch(x86_64)
-        return limits.withMemoryRebound(to: Int64.self, capacity: queryGroupSize) { l in
-            bihash_scan128((codes + range.lowerBound * stride).assumingMemoryBound(to: UInt8.self), range.count,
-                           queries, l, flags) != 0
-        }
+        return scanGroupInC(bihash_scan128, codes: codes, stride: stride, range: range, queries: queries, limits: limits, flags: flags)
         #else
         return scanGroup(self, codes: codes, stride: stride, range: range, queries: queries, limits: limits, flags: flags)
         #endif
@@ -71,10 +81,7 @@ struct Kernel256: HammingKernel {
     func scanGroup8(codes: UnsafeRawPointer, stride: Int, range: Range<Int>, queries: UnsafePointer<UInt64>,
                     limits: UnsafePointer<Int>, flags: UnsafeMutablePointer<UInt8>) -> Bool {
         #if arch(x86_64)
-        return limits.withMemoryRebound(to: Int64.self, capacity: queryGroupSize) { l in
-            bihash_scan256((codes + range.lowerBound * stride).assumingMemoryBound(to: UInt8.self), range.count,
-                           queries, l, flags) != 0
-        }
+        return scanGroupInC(bihash_scan256, codes: codes, stride: stride, range: range, queries: queries, limits: limits, flags: flags)
         #else
         return scanGroup(self, codes: codes, stride: stride, range: range, queries: queries, limits: limits, flags: flags)
         #endif

@@ -11,6 +11,16 @@
 
 #if defined(__x86_64__)
 
+/// The number of set bits of each byte of `x` (a 16-entry table looked up by each nibble: two vpshufb).
+__attribute__((target("avx2")))
+static inline __m256i bihash_byte_popcounts(__m256i x) {
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    const __m256i bitcount = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                              0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    return _mm256_add_epi8(_mm256_shuffle_epi8(bitcount, _mm256_and_si256(x, nibble)),
+                           _mm256_shuffle_epi8(bitcount, _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble)));
+}
+
 /// Scans `n` 16-byte codes at `codes` against eight queries (`queries`: 8 × 2 little-endian words, query j at
 /// words 2j, 2j + 1) and sets `flags[i]` to 1 when the distance of code i to some query j is below `limits[j]`,
 /// else 0. Returns whether any flag was set. Unused query slots must have limit 0.
@@ -22,9 +32,6 @@
 __attribute__((target("avx2")))
 static inline int bihash_scan128(const uint8_t *codes, size_t n, const uint64_t *queries, const int64_t *limits,
                                  uint8_t *flags) {
-    const __m256i nibble = _mm256_set1_epi8(0x0F);
-    const __m256i bitcount = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
-                                              0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
     const __m256i zero = _mm256_setzero_si256();
     __m256i qlo[8], qhi[8], l[8];
     for (int j = 0; j < 8; j++) {
@@ -43,11 +50,8 @@ static inline int bihash_scan128(const uint8_t *codes, size_t n, const uint64_t 
         __m256i hit = zero;
         for (int j = 0; j < 8; j++) {
             const __m256i a = _mm256_xor_si256(lo, qlo[j]), b = _mm256_xor_si256(hi, qhi[j]);
-            const __m256i ca = _mm256_add_epi8(_mm256_shuffle_epi8(bitcount, _mm256_and_si256(a, nibble)),
-                                               _mm256_shuffle_epi8(bitcount, _mm256_and_si256(_mm256_srli_epi16(a, 4), nibble)));
-            const __m256i cb = _mm256_add_epi8(_mm256_shuffle_epi8(bitcount, _mm256_and_si256(b, nibble)),
-                                               _mm256_shuffle_epi8(bitcount, _mm256_and_si256(_mm256_srli_epi16(b, 4), nibble)));
-            const __m256i d = _mm256_sad_epu8(_mm256_add_epi8(ca, cb), zero);  // one distance per 64-bit lane
+            // Byte counts of both words added, summed: one distance per 64-bit lane.
+            const __m256i d = _mm256_sad_epu8(_mm256_add_epi8(bihash_byte_popcounts(a), bihash_byte_popcounts(b)), zero);
             hit = _mm256_or_si256(hit, _mm256_cmpgt_epi64(l[j], d));
         }
         const int m = _mm256_movemask_pd(_mm256_castsi256_pd(hit));
@@ -79,14 +83,9 @@ static inline int bihash_scan128(const uint8_t *codes, size_t n, const uint64_t 
 __attribute__((target("avx2")))
 static inline int bihash_scan256(const uint8_t *codes, size_t n, const uint64_t *queries, const int64_t *limits,
                                  uint8_t *flags) {
-    const __m256i nibble = _mm256_set1_epi8(0x0F);
-    const __m256i bitcount = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
-                                              0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
     const __m256i zero = _mm256_setzero_si256();
     int any = 0;
     size_t i = 0;
-#define BIHASH_BYTECOUNT(x) _mm256_add_epi8(_mm256_shuffle_epi8(bitcount, _mm256_and_si256((x), nibble)), \
-        _mm256_shuffle_epi8(bitcount, _mm256_and_si256(_mm256_srli_epi16((x), 4), nibble)))
     for (; i + 4 <= n; i += 4) {
         const __m256i c0 = _mm256_loadu_si256((const __m256i *)(codes + 32 * i));
         const __m256i c1 = _mm256_loadu_si256((const __m256i *)(codes + 32 * i + 32));
@@ -100,10 +99,10 @@ static inline int bihash_scan256(const uint8_t *codes, size_t n, const uint64_t 
         __m256i hit = zero;
         for (int j = 0; j < 8; j++) {
             const uint64_t *q = queries + 4 * j;
-            const __m256i a = BIHASH_BYTECOUNT(_mm256_xor_si256(w0, _mm256_set1_epi64x((long long)q[0])));
-            const __m256i b = BIHASH_BYTECOUNT(_mm256_xor_si256(w1, _mm256_set1_epi64x((long long)q[1])));
-            const __m256i c = BIHASH_BYTECOUNT(_mm256_xor_si256(w2, _mm256_set1_epi64x((long long)q[2])));
-            const __m256i d = BIHASH_BYTECOUNT(_mm256_xor_si256(w3, _mm256_set1_epi64x((long long)q[3])));
+            const __m256i a = bihash_byte_popcounts(_mm256_xor_si256(w0, _mm256_set1_epi64x((long long)q[0])));
+            const __m256i b = bihash_byte_popcounts(_mm256_xor_si256(w1, _mm256_set1_epi64x((long long)q[1])));
+            const __m256i c = bihash_byte_popcounts(_mm256_xor_si256(w2, _mm256_set1_epi64x((long long)q[2])));
+            const __m256i d = bihash_byte_popcounts(_mm256_xor_si256(w3, _mm256_set1_epi64x((long long)q[3])));
             const __m256i dist = _mm256_sad_epu8(_mm256_add_epi8(_mm256_add_epi8(a, b), _mm256_add_epi8(c, d)), zero);
             hit = _mm256_or_si256(hit, _mm256_cmpgt_epi64(_mm256_set1_epi64x(limits[j]), dist));
         }
