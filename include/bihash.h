@@ -17,7 +17,8 @@
  *   of the last byte are zero. K ranges over 1...4096.
  * - All buffers are owned by the caller unless a function says otherwise. Output capacities are explicit.
  * - Strings returned as `const char *` are owned by the library; each function states how long they live.
- * - Thread safety is stated per function. In short: distinct objects may be used from distinct threads; searches
+ * - Thread safety is stated per function. In short: distinct objects may be used from distinct threads; encodes
+ *   on one model run concurrently and in parallel (one loaded model can serve many request threads); searches
  *   on one index may run concurrently with each other and with bihash_index_add/remove on the same index
  *   (an internal read-write lock serialises writers); a `_free` must not race with any other use of its object.
  *
@@ -289,7 +290,7 @@ BIHASH_API int bihash_model_fingerprint(const bihash_model *model, uint8_t out[B
  * @param codes_capacity size of `codes` in bytes.
  * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT (NULL, dim != bihash_model_input_dim), BIHASH_ERR_NUMERICAL
  *         (a NaN or infinite value; the message names its row and column), BIHASH_ERR_BUFFER_TOO_SMALL.
- * Thread safety: concurrent calls on one model are allowed.
+ * Thread safety: concurrent calls on one model run in parallel (no lock; the model is only read).
  */
 BIHASH_API int bihash_model_encode(const bihash_model *model, const float *features, size_t n, size_t dim,
                                    uint8_t *codes, size_t codes_capacity);
@@ -309,7 +310,7 @@ BIHASH_API int bihash_model_encode(const bihash_model *model, const float *featu
  * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT, BIHASH_ERR_NOT_SUPPORTED (model without an image input),
  *         BIHASH_ERR_IO, BIHASH_ERR_INVALID_FORMAT (not an image, corrupt), BIHASH_ERR_LIMIT (too large),
  *         BIHASH_ERR_BUFFER_TOO_SMALL.
- * Thread safety: concurrent calls on one model are allowed.
+ * Thread safety: concurrent calls on one model run in parallel (no lock; the model is only read).
  */
 BIHASH_API int bihash_model_encode_images(const bihash_model *model, const char *const *paths, size_t n,
                                           uint8_t *codes, size_t codes_capacity, int *ok);
@@ -324,7 +325,7 @@ BIHASH_API int bihash_model_encode_images(const bihash_model *model, const char 
  * @return BIHASH_OK, BIHASH_ERR_INVALID_ARGUMENT (NULL, sizes outside 1...16384, channels not 1 or 3, a value
  *         outside [0, 1]), BIHASH_ERR_NOT_SUPPORTED (model without an image input), BIHASH_ERR_BUFFER_TOO_SMALL.
  *         On failure `codes` is zeroed.
- * Thread safety: concurrent calls on one model are allowed.
+ * Thread safety: concurrent calls on one model run in parallel (no lock; the model is only read).
  */
 BIHASH_API int bihash_model_encode_pixels(const bihash_model *model, const float *pixels, size_t n, int width,
                                           int height, int channels, uint8_t *codes, size_t codes_capacity);

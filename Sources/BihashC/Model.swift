@@ -11,8 +11,9 @@ import BihashData
 import BihashIO
 import BihashMethods
 
-/// A loaded or trained model with the descriptions the ABI hands out. Encoding runs the encoder's layers, which
-/// keep per-call state, so concurrent encodes on one model are serialised by `lock`.
+/// A loaded or trained model with the descriptions the ABI hands out. Immutable once made: encodes (and every
+/// other call but `bihash_model_free`) on one model run concurrently and in parallel, without a lock, because
+/// `HashModel.encode` only reads the model (see its thread safety).
 final class ModelHandle: Handle {
     override class var typeName: String { "bihash_model" }
     let model: HashModel
@@ -20,7 +21,6 @@ final class ModelHandle: Handle {
     let inputJSON: String
     let archJSON: String
     let metadataJSON: String
-    let lock = Mutex()
 
     init(_ model: HashModel) throws {
         self.model = model
@@ -32,9 +32,9 @@ final class ModelHandle: Handle {
             .map { JSONWriter.quote($0.key) + ":" + JSONWriter.quote($0.value) }.joined(separator: ",") + "}"
     }
 
-    /// Packed codes of `x` (serialised with other encodes of this model).
+    /// Packed codes of `x`; may run on several threads at once.
     func encode(_ x: Tensor<Float>) throws -> PackedCodes {
-        try lock.locked { try model.encode(x) }
+        try model.encode(x)
     }
 }
 

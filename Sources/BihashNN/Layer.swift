@@ -40,6 +40,11 @@ public final class Parameter<T: TensorScalar> {
 /// Calling `backward` without a preceding training-mode `forward` throws `BihashError.invalidState`.
 /// `backward` may be called more than once after one forward (each call accumulates again).
 ///
+/// Thread safety: `forward(_:training: false)` only reads the layer — it caches nothing for backward, draws no
+/// random numbers, updates no statistics or counters and keeps no scratch buffers in the layer — so several
+/// threads may run eval forwards of one layer (or `Sequential`) at once, as `HashModel.encode` does. Every
+/// conforming layer must keep it so. Training forwards, `backward` and parameter updates are exclusive.
+///
 /// ```swift
 /// var rng = SeededGenerator(seed: 0)
 /// let net = Sequential<Float>([Linear(784, 256, name: "enc.0", using: &rng), ReLU(),
@@ -51,6 +56,7 @@ public final class Parameter<T: TensorScalar> {
 public protocol Layer<Scalar>: AnyObject {
     associatedtype Scalar: TensorScalar
     /// Output for a batch `x`; `training` selects batch statistics, dropout, and caching for backward.
+    /// With `training: false` the layer is only read (thread-safe, see the protocol's documentation).
     func forward(_ x: Tensor<Scalar>, training: Bool) throws -> Tensor<Scalar>
     /// ∂L/∂input from ∂L/∂output of the last training forward pass.
     func backward(_ gradOutput: Tensor<Scalar>) throws -> Tensor<Scalar>

@@ -90,6 +90,44 @@ import Testing
     }
 }
 
+/// `forward(_:training: false)` only reads a layer (the `Layer` contract that lets `HashModel.encode` run on
+/// several threads at once): no parameter, buffer, gradient, counter, random state or backward cache changes.
+@Suite struct EvalForwardTests {
+    /// Linear, BatchNorm, GELU, Dropout, ReLU, Linear, Tanh, Sigmoid from fixed seeds.
+    static func network() throws -> (Sequential<Double>, BatchNorm1d<Double>, Dropout<Double>) {
+        var rng = SeededGenerator(seed: 500)
+        let bn = BatchNorm1d<Double>(6, name: "bn"), dropout = try Dropout<Double>(probability: 0.3, seed: 9)
+        let net = Sequential<Double>([Linear(5, 6, name: "l0", using: &rng), bn, GELU(), dropout, ReLU(),
+                                      Linear(6, 4, name: "l1", using: &rng), Tanh(), Sigmoid()])
+        return (net, bn, dropout)
+    }
+
+    @Test func evalForwardOnlyReadsTheLayers() throws {
+        let x = randomTensor([8, 5], seed: 501), dy = randomTensor([8, 4], seed: 502)
+        // Reference: a training forward, then backward.
+        let (reference, _, _) = try Self.network()
+        _ = try reference.forward(x, training: true)
+        reference.zeroGrad()
+        _ = try reference.backward(dy)
+        // The same training forward, then eval forwards of other shapes, then backward.
+        let (net, bn, dropout) = try Self.network()
+        _ = try net.forward(x, training: true)
+        func state() -> [[Double]] { (net.parameters + net.buffers).map(\.value.scalars) + [dropout.mask?.scalars ?? []] }
+        let before = state(), tracked = bn.numBatchesTracked
+        var generator = dropout.generator
+        let evalIn = randomTensor([3, 5], seed: 503)
+        let first = try net.forward(evalIn, training: false)
+        for _ in 0..<3 { #expect(try net.forward(evalIn, training: false) == first) }
+        _ = try net.forward(randomTensor([1, 5], seed: 504), training: false)
+        #expect(state() == before)
+        #expect(bn.numBatchesTracked == tracked)
+        #expect(dropout.generator.next() == generator.next())  // eval draws no random numbers
+        net.zeroGrad()
+        _ = try net.backward(dy)  // the caches are still the training forward's (an eval cache would be [1, …])
+        #expect(net.parameters.map(\.grad) == reference.parameters.map(\.grad))
+    }
+}
+
 @Suite struct PrecisionTests {
     /// The same network in Double and (converted) Float.
     static func networks() -> (Sequential<Double>, Sequential<Float>) {

@@ -6,6 +6,13 @@ import BihashNN
 ///
 /// Every method ends in this one inference graph, so encoding, weight files and ONNX export treat all
 /// methods alike. Training-only parts (decoders, binarizer layers) are not part of the model.
+///
+/// Thread safety: `HashModel.encode` (and `project`) may be called concurrently from several threads on one
+/// model; the calls run in parallel and each gives exactly the codes it would give alone. Inference only reads
+/// the model: the preprocessing is a pure function, the encoder's layers run with `training: false` (which
+/// caches, draws and counts nothing, see `Layer`), and the backbone keeps its work buffers per call (its pool of
+/// reusable buffers is locked). Nothing may change the model (`imageInput`, `metadata`, the encoder's parameters,
+/// training its layers) while another thread uses it.
 public final class HashModel {
     public let method: HashMethod
     /// K, bits per code.
@@ -60,6 +67,7 @@ public final class HashModel {
     public static let encodeChunkRows = 4096
 
     /// Pre-sign values U: [N, K] for features x: [N, D]. Validates the shape and that x is finite.
+    /// May run on several threads at once (see the type's thread safety).
     public func project(_ x: Tensor<Float>) throws -> Tensor<Float> {
         try require(x.rank == 2 && x.cols == inputDimension,
                     "\(method.rawValue) model expects features of shape [N, \(inputDimension)], got \(x.shape)")
@@ -78,7 +86,7 @@ public final class HashModel {
         return Tensor(uncheckedShape: [x.rows, bits], scalars: out)
     }
 
-    /// Packed codes sign(U) for features x: [N, D].
+    /// Packed codes sign(U) for features x: [N, D]. May run on several threads at once, in parallel.
     public func encode(_ x: Tensor<Float>) throws -> PackedCodes {
         try PackedCodes(signsOf: project(x))
     }

@@ -231,6 +231,70 @@ static void *error_thread(void *p) {
     return NULL;
 }
 
+/* Concurrent encodes on one model: thread t encodes its own rows `rounds` times, through bihash_model_encode
+ * (even t: feature rows) or bihash_model_encode_pixels (odd t: 8 x 8 x 1 pixel rows, converted to the model's
+ * 4 x 4 x 1), and counts the results that differ from the single-threaded codes in `expected`. */
+typedef struct {
+    const bihash_model *model;
+    pthread_barrier_t *barrier;
+    int t, rounds;
+    const float *rows;
+    size_t n;
+    const uint8_t *expected;
+    size_t bytes;
+    int errors;
+} encoder_arg;
+
+static void *encoder(void *p) {
+    encoder_arg *a = p;
+    uint8_t *codes = malloc(a->bytes);
+    if (!codes) { a->errors++; return NULL; }
+    pthread_barrier_wait(a->barrier);
+    for (int r = 0; r < a->rounds; r++) {
+        memset(codes, 0xA5, a->bytes);
+        int s = a->t % 2 == 0 ? bihash_model_encode(a->model, a->rows, a->n, 16, codes, a->bytes)
+                              : bihash_model_encode_pixels(a->model, a->rows, a->n, 8, 8, 1, codes, a->bytes);
+        if (s != BIHASH_OK || memcmp(codes, a->expected, a->bytes) != 0) a->errors++;
+    }
+    free(codes);
+    return NULL;
+}
+
+/* Runs 8 encoder threads `rounds` times each on `model` (D = 16 = a 4 x 4 x 1 image input); returns the number of
+ * wrong or failed encodes. */
+static int encode_concurrently(const bihash_model *model, int rounds) {
+    enum { T = 8, ROWS = 48 };
+    size_t bytes = ROWS * BIHASH_CODE_BYTES(bihash_model_bits(model));
+    float *rows = malloc(sizeof(float) * T * ROWS * 64);
+    uint8_t *expected = malloc(T * bytes);
+    if (!rows || !expected) { free(rows); free(expected); return 1; }
+    int errors = 0;
+    for (int t = 0; t < T; t++) {
+        float *r = rows + (size_t)t * ROWS * 64;
+        size_t values = t % 2 == 0 ? ROWS * 16 : ROWS * 64;
+        for (size_t i = 0; i < values; i++) r[i] = t % 2 == 0 ? frand() * 2 : (frand() + 1) / 2; /* pixels in [0, 1) */
+        int s = t % 2 == 0 ? bihash_model_encode(model, r, ROWS, 16, expected + t * bytes, bytes)
+                           : bihash_model_encode_pixels(model, r, ROWS, 8, 8, 1, expected + t * bytes, bytes);
+        if (s != BIHASH_OK) errors++;
+    }
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, T);
+    pthread_t th[T];
+    encoder_arg a[T];
+    for (int t = 0; t < T; t++) {
+        a[t] = (encoder_arg){model, &barrier, t, rounds, rows + (size_t)t * ROWS * 64, ROWS, expected + t * bytes, bytes, 0};
+        pthread_create(&th[t], NULL, encoder, &a[t]);
+    }
+    for (int t = 0; t < T; t++) {
+        pthread_join(th[t], NULL);
+        errors += a[t].errors;
+    }
+    pthread_barrier_destroy(&barrier);
+    free(rows);
+    free(expected);
+    return errors;
+}
+
 /* ------------------------------------------------------------------------------------------------ */
 
 int main(int argc, char **argv) {
@@ -453,7 +517,6 @@ int main(int argc, char **argv) {
     OK(bihash_train(opt, x, N, D, NULL, &sdc));
     OK(bihash_model_describe(sdc, "method", buf0, sizeof buf0, NULL));
     CHECK_TRUE(strcmp(buf0, "sdc") == 0);
-    bihash_model_free(sdc);
     OK(bihash_train_options_set_contrastive(opt, 0));
     OK(bihash_train_options_set_image_input(opt, 0, 0, 0));
     OK(bihash_train_options_set_method(opt, "lsh"));
@@ -910,6 +973,16 @@ int main(int argc, char **argv) {
         bihash_index_free(live);
     }
 
+    /* ---- 8 threads encoding on one model (no lock: they run in parallel), against single-threaded codes ---- */
+    {
+        int bihalf_errors = encode_concurrently(model, 300), sdc_errors = encode_concurrently(sdc, 300);
+        CHECK_TRUE(bihalf_errors == 0 && sdc_errors == 0);
+        bad("8 threads encoding 48 rows 300 times each on one bi-half model (features or 8×8 pixels)",
+            "bihash_model_encode ∥ bihash_model_encode_pixels", bihalf_errors == 0 ? BIHASH_OK : BIHASH_ERR_INTERNAL, BIHASH_OK);
+        bad("8 threads encoding 48 rows 300 times each on one SDC model (Linear, GELU, Linear, BatchNorm)",
+            "bihash_model_encode ∥ bihash_model_encode_pixels", sdc_errors == 0 ? BIHASH_OK : BIHASH_ERR_INTERNAL, BIHASH_OK);
+    }
+
     bihash_index_free(opened);
     bihash_index_free(ix);
     bihash_codes_free(cs);
@@ -917,6 +990,7 @@ int main(int argc, char **argv) {
     bihash_model_free(loaded);
     bihash_model_free(lsh16);
     bihash_model_free(model);
+    bihash_model_free(sdc);
     bihash_train_options_free(opt);
     bihash_data_free(data);
     fclose(table);
