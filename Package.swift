@@ -17,6 +17,14 @@ let popcount: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
 // libbihash.so exports only `bihash_*` (DESIGN.md "C ABI rules"); the linker needs the script's absolute path.
 let packageDirectory = String(#filePath.dropLast("Package.swift".count))
 let versionScript = packageDirectory + "Sources/BihashC/bihash.map"
+// BihashNN is optimised even in debug builds (see its target), except in the sanitizer builds of `tools/test
+// --sanitize`, which set BIHASH_SANITIZE=1: there the optimised standard-library array code specialised into
+// BihashNN calls malloc_usable_size on buffers AddressSanitizer does not own, and ASan aborts the CLI (the
+// "bad-malloc_usable_size" reports of the first sanitizer run after the backbone landed; the unoptimised build
+// runs clean). Sanitizer builds are slower, not different.
+import Foundation
+let optimizeNNInDebug: [SwiftSetting] = ProcessInfo.processInfo.environment["BIHASH_SANITIZE"] == "1"
+    ? [] : [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(
     name: "bihash",
@@ -65,7 +73,7 @@ let package = Package(
         // are also optimised in debug builds: unoptimised SIMD code is ~50× slower, and the backbone tests run the
         // whole CNN on 100 images (same floating-point semantics either way: no fast-math).
         .target(name: "BihashNN", dependencies: ["BihashCore"],
-                swiftSettings: crossModule + popcount + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+                swiftSettings: crossModule + popcount + optimizeNNInDebug),
         .target(name: "BihashMethods", dependencies: ["BihashCore", "BihashNN", "BihashBackbone"], swiftSettings: crossModule),
         // Pretrained CNN backbones (EfficientNet-Lite0), inference only; BihashIO loads their weight files.
         .target(name: "BihashBackbone", dependencies: ["BihashCore", "BihashNN"], swiftSettings: crossModule),
