@@ -10,6 +10,40 @@
 #include <immintrin.h>
 #endif
 
+/// The extra lower bound of one entry's sketch (see `bihash_filter_entries`).
+#if defined(__x86_64__)
+__attribute__((target("popcnt")))
+#endif
+static inline uint32_t bihash_entry_extra(uint32_t sketch, uint32_t target, uint32_t piece_mask, uint32_t floor) {
+    const uint32_t x = sketch ^ target;
+    const uint32_t c = (uint32_t)__builtin_popcount(x & piece_mask);
+    const uint32_t mx = c > floor ? c : floor;
+    return mx - floor + ((mx - c) & 1) + (uint32_t)__builtin_popcount(x & ~piece_mask);
+}
+
+/// `bihash_filter_entries` one entry at a time (other architectures, and entry sizes the vector loop does not
+/// handle).
+#if defined(__x86_64__)
+__attribute__((target("popcnt")))
+#endif
+static inline size_t bihash_filter_entries_scalar(const uint8_t *entries, size_t n, uint32_t entry_bytes,
+                                                  uint32_t row_bits, uint32_t target, uint32_t piece_mask,
+                                                  uint32_t floor, int32_t slack, uint32_t *out) {
+    if (slack < 0) return 0;
+    const uint32_t row_mask = row_bits >= 32 ? 0xFFFFFFFFu : (1u << row_bits) - 1;
+    const uint32_t entry_mask = entry_bytes >= 4 ? 0xFFFFFFFFu : (1u << (8 * entry_bytes)) - 1;
+    size_t kept = 0;
+    for (size_t j = 0; j < n; j++) {
+        uint32_t e;
+        memcpy(&e, entries + entry_bytes * j, 4);
+        e &= entry_mask;
+        out[kept] = e & row_mask;
+        const uint32_t s = row_bits >= 32 ? 0 : e >> row_bits;
+        kept += bihash_entry_extra(s, target, piece_mask, floor) <= (uint32_t)slack;
+    }
+    return kept;
+}
+
 #if defined(__x86_64__)
 
 /// For each 8-bit mask, the indices (one per byte, lowest first) of its set bits, then zeros: the vpermd
@@ -81,15 +115,6 @@ static const uint64_t bihash_kept_lanes[256] = {
     0x0000070605040302ull, 0x0007060504030200ull, 0x0007060504030201ull, 0x0706050403020100ull,
 };
 
-/// The extra lower bound of one entry's sketch (see `bihash_filter_entries`).
-__attribute__((target("popcnt")))
-static inline uint32_t bihash_entry_extra(uint32_t sketch, uint32_t target, uint32_t piece_mask, uint32_t floor) {
-    const uint32_t x = sketch ^ target;
-    const uint32_t c = (uint32_t)__builtin_popcount(x & piece_mask);
-    const uint32_t mx = c > floor ? c : floor;
-    return mx - floor + ((mx - c) & 1) + (uint32_t)__builtin_popcount(x & ~piece_mask);
-}
-
 /// Reads `n` entries of `entry_bytes` (3 or 4) little-endian bytes at `entries`; an entry is
 /// `row | sketch << row_bits`. Writes the row of every entry whose extra lower bound is at most `slack` to
 /// `out[0]`, `out[1]`, … in order and returns how many. Reads up to 32 bytes past the last entry and writes up to 8
@@ -110,7 +135,6 @@ static inline size_t bihash_filter_entries(const uint8_t *entries, size_t n, uin
                                            uint32_t floor, int32_t slack, uint32_t *out) {
     if (slack < 0) return 0;
     const uint32_t row_mask = row_bits >= 32 ? 0xFFFFFFFFu : (1u << row_bits) - 1;
-    const uint32_t entry_mask = entry_bytes >= 4 ? 0xFFFFFFFFu : (1u << (8 * entry_bytes)) - 1;
     const __m256i rows_v = _mm256_set1_epi32((int)row_mask);
     const __m256i target_v = _mm256_set1_epi32((int)target);
     const __m256i pieces_v = _mm256_set1_epi32((int)piece_mask);
@@ -154,44 +178,18 @@ static inline size_t bihash_filter_entries(const uint8_t *entries, size_t n, uin
         }
     }
 #undef BIHASH_POPCOUNT32
-    for (; j < n; j++) {
-        uint32_t e;
-        memcpy(&e, entries + entry_bytes * j, 4);
-        e &= entry_mask;
-        out[kept] = e & row_mask;
-        const uint32_t s = row_bits >= 32 ? 0 : e >> row_bits;
-        kept += bihash_entry_extra(s, target, piece_mask, floor) <= (uint32_t)slack;
-    }
+    if (j < n) kept += bihash_filter_entries_scalar(entries + entry_bytes * j, n - j, entry_bytes, row_bits, target,
+                                                    piece_mask, floor, slack, out + kept);
     return kept;
 }
 
 #else
 
-/// The extra lower bound of one entry's sketch (see the x86-64 version).
-static inline uint32_t bihash_entry_extra(uint32_t sketch, uint32_t target, uint32_t piece_mask, uint32_t floor) {
-    const uint32_t x = sketch ^ target;
-    const uint32_t c = (uint32_t)__builtin_popcount(x & piece_mask);
-    const uint32_t mx = c > floor ? c : floor;
-    return mx - floor + ((mx - c) & 1) + (uint32_t)__builtin_popcount(x & ~piece_mask);
-}
-
-/// The same filter one entry at a time (other architectures).
+/// The filter one entry at a time (other architectures).
 static inline size_t bihash_filter_entries(const uint8_t *entries, size_t n, uint32_t entry_bytes,
                                            uint32_t row_bits, uint32_t target, uint32_t piece_mask,
                                            uint32_t floor, int32_t slack, uint32_t *out) {
-    if (slack < 0) return 0;
-    const uint32_t row_mask = row_bits >= 32 ? 0xFFFFFFFFu : (1u << row_bits) - 1;
-    const uint32_t entry_mask = entry_bytes >= 4 ? 0xFFFFFFFFu : (1u << (8 * entry_bytes)) - 1;
-    size_t kept = 0;
-    for (size_t j = 0; j < n; j++) {
-        uint32_t e;
-        memcpy(&e, entries + entry_bytes * j, 4);
-        e &= entry_mask;
-        out[kept] = e & row_mask;
-        const uint32_t s = row_bits >= 32 ? 0 : e >> row_bits;
-        kept += bihash_entry_extra(s, target, piece_mask, floor) <= (uint32_t)slack;
-    }
-    return kept;
+    return bihash_filter_entries_scalar(entries, n, entry_bytes, row_bits, target, piece_mask, floor, slack, out);
 }
 
 #endif
